@@ -1,0 +1,77 @@
+/* pmat.c - distributed dense double matrices (see pmat.h). */
+#include "salient/pmat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void grid_pos(const sal_pmat *p, int *nprow, int *npcol, int *myrow, int *mycol)
+{
+    Cblacs_gridinfo(p->desc[SAL_CTXT], nprow, npcol, myrow, mycol);
+}
+
+sal_status sal_pmat_init(sal_pmat *p, const sal_grid *g, int64_t m, int64_t n, int64_t mb,
+                         int64_t nb)
+{
+    memset(p, 0, sizeof(*p));
+    sal_status st = sal_desc_init(p->desc, m, n, mb, nb, g);
+    if (st)
+        return st;
+    p->lrows = sal_desc_local_rows(p->desc);
+    p->lcols = sal_desc_local_cols(p->desc);
+    size_t len = (size_t)p->desc[SAL_LLD] * (size_t)(p->lcols > 0 ? p->lcols : 1);
+    p->a = calloc(len, sizeof(*p->a));
+    if (!p->a)
+        return sal_fail(SAL_ERR_NOMEM, "out of memory for a %lld x %lld matrix (local %lld x %lld)",
+                        (long long)m, (long long)n, (long long)p->lrows, (long long)p->lcols);
+    return SAL_OK;
+}
+
+void sal_pmat_free(sal_pmat *p)
+{
+    if (!p)
+        return;
+    free(p->a);
+    p->a = NULL;
+}
+
+int64_t sal_pmat_grow(const sal_pmat *p, int64_t il)
+{
+    int nprow, npcol, myrow, mycol;
+    grid_pos(p, &nprow, &npcol, &myrow, &mycol);
+    return sal_l2g(il, p->desc[SAL_MB], myrow, p->desc[SAL_RSRC], nprow);
+}
+
+int64_t sal_pmat_gcol(const sal_pmat *p, int64_t jl)
+{
+    int nprow, npcol, myrow, mycol;
+    grid_pos(p, &nprow, &npcol, &myrow, &mycol);
+    return sal_l2g(jl, p->desc[SAL_NB], mycol, p->desc[SAL_CSRC], npcol);
+}
+
+void sal_pmat_scatter_replicated(sal_pmat *p, const double *full, int64_t ld)
+{
+    int64_t lld = p->desc[SAL_LLD];
+    for (int64_t jl = 0; jl < p->lcols; jl++) {
+        int64_t gj = sal_pmat_gcol(p, jl);
+        for (int64_t il = 0; il < p->lrows; il++)
+            p->a[il + jl * lld] = full[sal_pmat_grow(p, il) + gj * ld];
+    }
+}
+
+sal_status sal_pmat_allgather(const sal_pmat *p, double *full, int64_t ld, MPI_Comm comm)
+{
+    int64_t m = p->desc[SAL_M], n = p->desc[SAL_N], lld = p->desc[SAL_LLD];
+    for (int64_t j = 0; j < n; j++)
+        memset(full + j * ld, 0, sizeof(*full) * (size_t)m);
+    for (int64_t jl = 0; jl < p->lcols; jl++) {
+        int64_t gj = sal_pmat_gcol(p, jl);
+        for (int64_t il = 0; il < p->lrows; il++)
+            full[sal_pmat_grow(p, il) + gj * ld] = p->a[il + jl * lld];
+    }
+    /* one Allreduce over the whole ld x n array (ld == m in every caller that matters) */
+    if (MPI_Allreduce(MPI_IN_PLACE, full, (int)(ld * n), MPI_DOUBLE, MPI_SUM, comm) !=
+        MPI_SUCCESS)
+        return sal_fail(SAL_ERR_MPI, "MPI_Allreduce of a %lld x %lld matrix failed",
+                        (long long)m, (long long)n);
+    return SAL_OK;
+}
