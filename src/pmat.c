@@ -75,3 +75,14 @@ sal_status sal_pmat_allgather(const sal_pmat *p, double *full, int64_t ld, MPI_C
                         (long long)m, (long long)n);
     return SAL_OK;
 }
+
+/* PBLAS asks pilaenv for the panel width of its distributed products. The reference
+ * value, 32, makes pdgemm repack its operands in thin panels, which on one process
+ * ran at half the speed of dgemm on the same shape. This definition takes precedence
+ * over the library's (the executable's symbol interposes). */
+int pilaenv_(const int *ictxt, const char *prec)
+{
+    (void)ictxt;
+    (void)prec;
+    return 512;
+}

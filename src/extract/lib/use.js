@@ -162,8 +162,10 @@ export async function wordActivations(use, sentences, { pooling = 'last', maxPie
     for (const win of windows) jobs.push({ res, win, ids: ids.slice(win.p0, win.p1), spans: spans.slice(win.w0, win.w1) });
     return res;
   });
-  for (let i = 0; i < jobs.length; i += batch) {
-    const group = jobs.slice(i, i + batch);
+  // batches of windows of similar length waste less on padding (a stable, deterministic order)
+  const order = batch > 1 ? [...jobs].sort((a, b) => a.ids.length - b.ids.length) : jobs;
+  for (let i = 0; i < order.length; i += batch) {
+    const group = order.slice(i, i + batch);
     const acts = await pieceActivations(use.model, group.map((j) => j.ids));
     group.forEach(({ res, win, spans }, k) => {
       LAYERS.forEach(([, , dim], l) => poolInto(res.layers[l], win.w0, acts[k][l], dim, spans, win.p0, win.p1, pooling));
