@@ -25,13 +25,15 @@ typedef struct cli_command {
 
 extern const cli_command cli_import_command;
 extern const cli_command cli_inspect_command;
+extern const cli_command cli_probe_command;
 
 /* Exit-code table for --help texts. */
 #define CLI_EXIT_DOC                                                                       \
     "Exit status: 0 success, 64 usage error, 65 bad input data, 70 internal error, "       \
     "73 output exists, 74 I/O error."
 
-/* Broadcast rank 0's status and message to every rank of comm. Collective. */
+/* Agree on a status across comm: the worst code wins, and the message of the lowest
+ * rank that had it reaches every rank. Collective. */
 sal_status cli_agree(sal_status st, MPI_Comm comm);
 
 #endif

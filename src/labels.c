@@ -372,6 +372,72 @@ free_builder:
 
 /* Split the tokens of lb (words after this call) at their last '/' into tags, naming
  * path:line:token on a token without '/', with an empty word or an empty tag. */
+sal_status sal_labels_read_tags(const char *labels_path, const sal_corpus *words,
+                                const char *words_name, sal_labels *out)
+{
+    const char *paths[1] = {labels_path};
+    builder b;
+    line_buf ll = {0};
+    FILE *lfp = NULL;
+    int lgot = 0;
+    int64_t line = 0;
+    const char **w = NULL;
+    sal_status st = builder_init(&b, out, 1, paths);
+    if (st)
+        goto free_builder;
+    if (!(lfp = fopen(labels_path, "r"))) {
+        st = sal_fail(SAL_ERR_IO, "%s: %s", labels_path, strerror(errno));
+        goto free_builder;
+    }
+    for (;;) {
+        if ((st = next_line(lfp, labels_path, &ll, &lgot)) || !lgot)
+            break;
+        line++;
+        if ((st = split(ll.buf, &ll.tok)))
+            break;
+        if (ll.tok.n == 0) {
+            st = sal_fail(SAL_ERR_FORMAT,
+                          "%s:%lld: blank line; a sentence needs at least one token",
+                          labels_path, (long long)line);
+            break;
+        }
+        if (line > words->nsent) {
+            st = sal_fail(SAL_ERR_FORMAT, "%s:%lld: more lines than the %lld sentences of %s",
+                          labels_path, (long long)line, (long long)words->nsent, words_name);
+            break;
+        }
+        int64_t s = line - 1, n = sal_corpus_sent_len(words, s);
+        if (ll.tok.n != n) {
+            st = sal_fail(SAL_ERR_FORMAT, "%s:%lld: %lld labels for the %lld tokens of sentence "
+                          "%lld of %s",
+                          labels_path, (long long)line, (long long)ll.tok.n, (long long)n,
+                          (long long)line, words_name);
+            break;
+        }
+        const char **q = realloc(w, sizeof(*q) * (size_t)n);
+        if (!q) {
+            st = sal_fail(SAL_ERR_NOMEM, "out of memory");
+            break;
+        }
+        w = q;
+        for (int64_t i = 0; i < n; i++)
+            w[i] = sal_corpus_word(words, words->sent_start[s] + i);
+        if ((st = builder_add(&b, (char *const *)w, ll.tok.p, n, 0, line)))
+            break;
+    }
+    if (st == SAL_OK && line < words->nsent)
+        st = sal_fail(SAL_ERR_FORMAT, "%s has %lld lines, %s has %lld sentences", labels_path,
+                      (long long)line, words_name, (long long)words->nsent);
+    if (st == SAL_OK)
+        st = builder_finish(&b);
+    fclose(lfp);
+free_builder:
+    free(w);
+    free(ll.buf);
+    free(ll.tok.p);
+    return builder_end(&b, st);
+}
+
 static sal_status split_tags(line_buf *lb, ptr_vec *tags, const char *path, int64_t line)
 {
     sal_status st = SAL_OK;

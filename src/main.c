@@ -20,7 +20,8 @@
 const char *argp_program_version = "salient " SALIENT_VERSION_STRING;
 const char *argp_program_bug_address = "the salient issue tracker";
 
-static const cli_command *const commands[] = {&cli_import_command, &cli_inspect_command};
+static const cli_command *const commands[] = {&cli_import_command, &cli_inspect_command,
+                                              &cli_probe_command};
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
 
 /* The commands, listed in --help as documentation entries. */
@@ -30,6 +31,8 @@ static const struct argp_option top_options[] = {
      "convert NeuroX activation files (HDF5 or JSON lines) into salient shards", 1},
     {"inspect", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
      "summarize a model's shards: layers, widths, sentences, tokens, statistics", 1},
+    {"probe", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+     "train one elastic-net probe on a model's layers for a token task", 1},
     {NULL, 0, NULL, 0, "Options:", 2},
     {0}};
 
@@ -125,16 +128,19 @@ int main(int argc, char **argv)
 
 sal_status cli_agree(sal_status st, MPI_Comm comm)
 {
-    int code = (int)st;
-    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
-    if (code != SAL_OK) {
-        char msg[2048];
-        int rank;
-        MPI_Comm_rank(comm, &rank);
-        if (rank == 0)
-            snprintf(msg, sizeof(msg), "%s", sal_errmsg());
-        MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm);
-        sal_fail((sal_status)code, "%s", msg);
-    }
-    return (sal_status)code;
+    int code = (int)st, worst = 0, rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, comm);
+    if (worst == SAL_OK)
+        return SAL_OK;
+    /* the lowest rank that failed with the worst code tells everyone why */
+    int me = code == worst ? rank : size, src = 0;
+    MPI_Allreduce(&me, &src, 1, MPI_INT, MPI_MIN, comm);
+    char msg[2048];
+    if (rank == src)
+        snprintf(msg, sizeof(msg), "%s", sal_errmsg());
+    MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, src, comm);
+    sal_fail((sal_status)worst, "%s", msg);
+    return (sal_status)worst;
 }

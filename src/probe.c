@@ -37,6 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+void daxpy_(const int *n, const double *alpha, const double *x, const int *incx, double *y,
+            const int *incy);
+
+#define GRAM_MAX_D 2048 /* above this many neurons, a diagonal metric instead of the Gram */
 #define L_MIN 1e-3      /* smallest curvature scale tried */
 #define L_SHRINK 0.7    /* after an accepted step */
 #define CD_SWEEPS 500   /* coordinate descent sweeps per step, at most */
@@ -53,7 +57,8 @@ struct sal_probe_problem {
     int32_t *ly;        /* labels of the local rows of Z */
     int64_t *count;     /* examples per class */
     double *mu;         /* D column means */
-    double *S;          /* D x D centered Gram / N, replicated */
+    double *S;          /* D x D centered Gram / N, replicated; NULL above GRAM_MAX_D */
+    double *var;        /* D column variances (the Gram diagonal, computed in two passes) */
     sal_pmat Wt;        /* C x D: the weights, transposed, for pdgemm */
     sal_pmat Z;         /* N x C logits / residuals */
     sal_pmat Gt;        /* C x D: gradient, transposed */
@@ -90,6 +95,7 @@ void sal_probe_problem_free(sal_probe_problem *pb)
     free(pb->count);
     free(pb->mu);
     free(pb->S);
+    free(pb->var);
     sal_pmat_free(&pb->Wt);
     sal_pmat_free(&pb->Z);
     sal_pmat_free(&pb->Gt);
@@ -132,8 +138,10 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     }
     pb->count = calloc((size_t)nclasses, sizeof(*pb->count));
     pb->mu = calloc((size_t)pb->D, sizeof(*pb->mu));
-    pb->S = malloc(sizeof(*pb->S) * (size_t)(pb->D * pb->D));
-    if (!pb->count || !pb->mu || !pb->S) {
+    pb->var = calloc((size_t)pb->D, sizeof(*pb->var));
+    if (pb->D <= GRAM_MAX_D)
+        pb->S = malloc(sizeof(*pb->S) * (size_t)(pb->D * pb->D));
+    if (!pb->count || !pb->mu || !pb->var || (pb->D <= GRAM_MAX_D && !pb->S)) {
         st = sal_fail(SAL_ERR_NOMEM, "out of memory for a %lld-neuron Gram matrix",
                       (long long)pb->D);
         goto done;
@@ -195,8 +203,23 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     for (int64_t j = 0; j < pb->D; j++)
         pb->mu[j] /= (double)pb->N;
 
-    /* S = X^T X / N - mu mu^T through pdsyrk (upper triangle), then replicated */
-    {
+    /* variances in two passes (no cancellation against large means) */
+    for (int64_t jl = 0; jl < X->lcols; jl++) {
+        int64_t j = sal_pmat_gcol(X, jl);
+        double q = 0;
+        for (int64_t il = 0; il < X->lrows; il++) {
+            double d = X->a[il + jl * lld] - pb->mu[j];
+            q += d * d;
+        }
+        pb->var[j] = q;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, pb->var, (int)pb->D, MPI_DOUBLE, MPI_SUM, pb->comm);
+    for (int64_t j = 0; j < pb->D; j++)
+        pb->var[j] /= (double)pb->N;
+
+    /* S = X^T X / N - mu mu^T through pdsyrk (upper triangle), then replicated, with the
+     * exact variances on its diagonal */
+    if (pb->S) {
         sal_pmat Sp;
         if ((st = agree(sal_pmat_init(&Sp, g, pb->D, pb->D, nb, nb), pb->comm))) {
             sal_pmat_free(&Sp);
@@ -211,11 +234,13 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
         if (st)
             goto agreed;
         int64_t D = pb->D;
-        for (int64_t j = 0; j < D; j++)
-            for (int64_t i = 0; i <= j; i++) {
+        for (int64_t j = 0; j < D; j++) {
+            for (int64_t i = 0; i < j; i++) {
                 double v = pb->S[i + j * D] - pb->mu[i] * pb->mu[j];
                 pb->S[i + j * D] = pb->S[j + i * D] = v;
             }
+            pb->S[j + j * D] = pb->var[j];
+        }
     }
 done:
     st = agree(st, pb->comm);
@@ -327,17 +352,35 @@ static double violation(const double *W, const double *G, const double *gb, int6
  * The proximal step: for every class c,
  *   min_w  gc_c^T (w - y_c) + (L/4) (w - y_c)^T S (w - y_c) + l1 |w|_1 + l2 |w|^2
  * by cyclic coordinate descent, all classes at once per neuron j (arrays are C x D,
- * column-major: entry (c, j) at [c + j*C]). V = S (W - Y) is kept up to date. Active
+ * column-major: entry (c, j) at [c + j*C]). V = S (W - Y), D x C column-major, is kept
+ * up to date. Active
  * set: after a full sweep, sweep the neurons with a nonzero weight until they settle,
  * then a full sweep again; stop when a full sweep moves nothing by more than tol_in
  * (in gradient units). Returns (L/4) sum_c (w_c - y_c)^T S (w_c - y_c).
  */
-static double prox_cd(const double *S, int64_t D, int C, const double *Y, const double *Gc,
-                      double L, double l1, double l2, double tol_in, double *W, double *V,
-                      double *delta)
+static double prox_cd(const double *S, const double *var, int64_t D, int C, const double *Y,
+                      const double *Gc, double L, double l1, double l2, double tol_in, double *W,
+                      double *V, double *delta)
 {
     memcpy(W, Y, sizeof(*W) * (size_t)(D * C));
     memset(V, 0, sizeof(*V) * (size_t)(D * C));
+    if (!S) { /* diagonal metric: the problem separates, one exact pass */
+        double q = 0;
+        for (int64_t j = 0; j < D; j++) {
+            double a = 0.5 * L * var[j] + 2 * l2, t = a > 0 ? l1 / a : 0;
+            for (int c = 0; c < C; c++) {
+                double y = Y[c + j * C], wn = 0;
+                if (a > 0) {
+                    double u = y - (Gc[c + j * C] + 2 * l2 * y) / a;
+                    wn = u > t ? u - t : (u < -t ? u + t : 0);
+                }
+                W[c + j * C] = wn;
+                V[j + c * D] = var[j] * (wn - y);
+                q += (wn - y) * V[j + c * D];
+            }
+        }
+        return 0.25 * L * q;
+    }
     int full = 1;
     for (int sweep = 0; sweep < CD_SWEEPS; sweep++) {
         double moved = 0;
@@ -351,12 +394,12 @@ static double prox_cd(const double *S, int64_t D, int C, const double *Y, const 
                     continue;
             }
             double a = 0.5 * L * S[j + j * D] + 2 * l2;
-            const double *g = Gc + j * C, *v = V + j * C;
+            const double *g = Gc + j * C;
             int changed = 0;
             for (int c = 0; c < C; c++) {
                 double wn = 0;
                 if (a > 0) {
-                    double d = g[c] + 0.5 * L * v[c] + 2 * l2 * w[c];
+                    double d = g[c] + 0.5 * L * V[j + c * D] + 2 * l2 * w[c];
                     double u = w[c] - d / a, t = l1 / a;
                     wn = u > t ? u - t : (u < -t ? u + t : 0);
                 }
@@ -371,15 +414,11 @@ static double prox_cd(const double *S, int64_t D, int C, const double *Y, const 
             }
             if (!changed)
                 continue;
-            const double *s = S + j * D;
-            for (int64_t k = 0; k < D; k++) {
-                double sk = s[k];
-                if (sk == 0)
-                    continue;
-                double *vk = V + k * C;
-                for (int c = 0; c < C; c++)
-                    vk[c] += sk * delta[c];
-            }
+            /* V[:, c] += delta_c S[:, j] for every class that moved */
+            int di = (int)D, one = 1;
+            for (int c = 0; c < C; c++)
+                if (delta[c] != 0)
+                    daxpy_(&di, &delta[c], S + j * D, &one, V + c * D, &one);
         }
         if (moved <= tol_in) {
             if (full)
@@ -390,8 +429,9 @@ static double prox_cd(const double *S, int64_t D, int C, const double *Y, const 
         }
     }
     double q = 0;
-    for (int64_t i = 0; i < D * C; i++)
-        q += (W[i] - Y[i]) * V[i];
+    for (int64_t j = 0; j < D; j++)
+        for (int c = 0; c < C; c++)
+            q += (W[c + j * C] - Y[c + j * C]) * V[j + c * D];
     return 0.25 * L * q;
 }
 
@@ -501,6 +541,9 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     memcpy(Wp, W, vec);
     memcpy(bp, b, bsz);
     memcpy(zP, zW, zsz);
+    /* the Gram metric majorizes at L = 1; the diagonal one may need more */
+    const double *S = p->metric == SAL_PROBE_METRIC_DIAGONAL ? NULL : pb->S;
+    double l_max = S ? 1 : 1e12;
     double tk = 1, tprev = 1, L = 1, viol = INFINITY;
     int it, converged = 0, since_refresh = 0;
     double last_step = INFINITY; /* gradient-unit size of the last step: (L/2) |S D|_inf */
@@ -545,8 +588,8 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
         for (;;) {
             /* inexact steps: the inner tolerance follows the size of the last step
              * (errors that shrink with the steps keep the outer method convergent) */
-            double tol_in = fmax(0.1 * p->tol, 0.01 * last_step);
-            quad = prox_cd(pb->S, D, C, Y, Gc, L, l1, l2, tol_in, Wn, V, delta);
+            double tol_in = fmax(0.1 * p->tol, 0.1 * last_step);
+            quad = prox_cd(S, pb->var, D, C, Y, Gc, L, l1, l2, tol_in, Wn, V, delta);
             lin = 0;
             for (int64_t i = 0; i < n; i++) {
                 Dt[i] = Wn[i] - Y[i];
@@ -565,17 +608,18 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             forward_delta(pb, Dt, db, dz);
             df = loss_change(pb, zY, dz);
             descended = df <= lin + quad;
-            if (descended || L >= 1)
+            if (descended || L >= l_max)
                 break;
-            L = fmin(1, 2 * L);
+            L = fmin(l_max, 2 * L);
         }
         if (!descended && beta == 0) /* a majorized step that cannot descend: rounding */
             break;
         /* gradient restart (O'Donoghue & Candes): the step turns back against the last
          * move, measured in the metric: <S (Y - Wn), Wn - W> > 0 */
         double turn = 0;
-        for (int64_t i = 0; i < n; i++)
-            turn -= V[i] * (Wn[i] - W[i]);
+        for (int64_t j = 0; j < D; j++)
+            for (int c = 0; c < C; c++)
+                turn -= V[j + c * D] * (Wn[c + j * C] - W[c + j * C]);
         double *sw;
         sw = Wp, Wp = W, W = Wn, Wn = sw;
         sw = bp, bp = b, b = bn, bn = sw;

@@ -156,9 +156,12 @@ static void check_optimality(const sal_grid *g, int rank)
         int64_t N, D;
         int C;
         double l1, l2;
+        int metric;
     } cases[] = {
-        {400, 12, 2, 1e-2, 1e-2}, {600, 30, 5, 1e-3, 1e-4}, {500, 20, 50, 1e-4, 1e-3},
-        {800, 40, 10, 1e-5, 1e-5}, {300, 25, 3, 1e-6, 1e-6}, {700, 16, 20, 1e-2, 1e-6},
+        {400, 12, 2, 1e-2, 1e-2, 0},   {600, 30, 5, 1e-3, 1e-4, 0},
+        {500, 20, 50, 1e-4, 1e-3, 0},  {800, 40, 10, 1e-5, 1e-5, 0},
+        {300, 25, 3, 1e-6, 1e-6, 0},   {700, 16, 20, 1e-2, 1e-6, 0},
+        {1500, 30, 6, 1e-4, 1e-4, SAL_PROBE_METRIC_DIAGONAL},
     };
     const char *only = getenv("PROBE_CASE");
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
@@ -173,6 +176,7 @@ static void check_optimality(const sal_grid *g, int rank)
         prm.lambda1 = cases[t].l1;
         prm.lambda2 = cases[t].l2;
         prm.tol = 1e-7;
+        prm.metric = cases[t].metric;
         prm.verbose = getenv("PROBE_VERBOSE") != NULL;
         sal_probe pr, longer;
         CHECK_OK(sal_probe_solve(pb, &prm, NULL, &pr));
@@ -192,10 +196,10 @@ static void check_optimality(const sal_grid *g, int rank)
               "case %zu: 10x run lowered the objective from %.17g to %.17g", t, pr.objective,
               longer.objective);
         if (rank == 0)
-            printf("case %zu: N=%lld D=%lld C=%d l1=%g l2=%g: %d iterations, %d products, "
+            printf("case %zu: N=%lld D=%lld C=%d l1=%g l2=%g %s: %d iterations, %d products, "
                    "violation %.2g, objective %.12g (10x run: %.12g)\n",
                    t, (long long)p.N, (long long)p.D, p.C, prm.lambda1, prm.lambda2,
-                   pr.iterations, pr.gemms, viol, pr.objective, longer.objective);
+                   prm.metric == SAL_PROBE_METRIC_DIAGONAL ? "diagonal" : "gram", pr.iterations, pr.gemms, viol, pr.objective, longer.objective);
         sal_probe_free(&pr);
         sal_probe_free(&longer);
         sal_probe_problem_free(pb);

@@ -36,6 +36,12 @@ typedef struct sal_labels {
 sal_status sal_labels_read_text(const char *sentences_path, const char *labels_path,
                                 sal_labels *out);
 
+/* Read a NeuroX labels file alone, shaped like the sentences of words (a model's own
+ * words): line i has one label per token of sentence i. The words are copied from
+ * words; words_name (e.g. the model folder) appears in messages. */
+sal_status sal_labels_read_tags(const char *labels_path, const sal_corpus *words,
+                                const char *words_name, sal_labels *out);
+
 /* Read Brown-format files (word/tag tokens). Fails (SAL_ERR_FORMAT) naming
  * file:line:token for a token without '/', an empty word or an empty tag. */
 sal_status sal_labels_read_brown(int nfiles, const char *const *paths, sal_labels *out);

@@ -24,10 +24,16 @@ typedef struct sal_probe_params {
     double tol;     /* stop when the largest optimality violation is below tol (> 0) */
     int max_iter;   /* outer iterations before giving up (SAL_ERR_NOCONV) */
     int verbose;    /* 1: a line per 50 iterations on rank 0 (stderr) */
+    int metric;     /* SAL_PROBE_METRIC_*: the solver's step metric */
 } sal_probe_params;
 
+/* The step metric: the centered Gram matrix (fewer iterations; needs D x D memory and
+ * N D^2 flops once), or its diagonal (cheap steps, more of them). AUTO takes the Gram
+ * up to 2048 neurons. */
+enum { SAL_PROBE_METRIC_AUTO = 0, SAL_PROBE_METRIC_GRAM = 1, SAL_PROBE_METRIC_DIAGONAL = 2 };
+
 /* The paper's setting (EMNLP 2020): lambda1 = lambda2 = 1e-5; tol 1e-6. */
-#define SAL_PROBE_PARAMS_DEFAULT {1e-5, 1e-5, 1e-6, 20000, 0}
+#define SAL_PROBE_PARAMS_DEFAULT {1e-5, 1e-5, 1e-6, 20000, 0, SAL_PROBE_METRIC_AUTO}
 
 /* NULL if p is usable, else a static message naming the bad field. */
 const char *sal_probe_check(const sal_probe_params *p);

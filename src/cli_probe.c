@@ -1,0 +1,366 @@
+/* cli_probe.c - `salient probe`: train one elastic-net probe from the command line. */
+#include <argp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "salient/dataset.h"
+#include "salient/labels.h"
+#include "salient/probe_io.h"
+
+typedef struct probe_opts {
+    const char *model, *layers, *labels, *sentences, *format, *out;
+    double frac[3];
+    uint64_t seed;
+    sal_probe_params prm;
+} probe_opts;
+
+enum { OPT_LAYERS = 1000, OPT_LABELS, OPT_SENTENCES, OPT_FORMAT, OPT_SPLIT, OPT_SEED, OPT_L1,
+       OPT_L2, OPT_TOL, OPT_MAXIT, OPT_VERBOSE };
+
+static const struct argp_option probe_options[] = {
+    {"model", 'm', "MODEL_DIR", 0, "activation shards (from salient import) (required)", 0},
+    {"layers", OPT_LAYERS, "SEL", 0, "layers to probe: all, or numbers and ranges: 0  0,3  1-4 "
+     "(default all)", 0},
+    {"labels", OPT_LABELS, "FILE", 0, "token labels (required): NeuroX labels file, one sentence "
+     "per line, aligned with the model's words; or Brown word/tag files with "
+     "--label-format=brown", 0},
+    {"sentences", OPT_SENTENCES, "FILE", 0, "NeuroX sentences file for --labels; its words must "
+     "equal the model's", 0},
+    {"label-format", OPT_FORMAT, "FMT", 0, "neurox (default) or brown", 0},
+    {"split", OPT_SPLIT, "TR,DEV,TEST", 0, "fractions of sentences (default 0.8,0.1,0.1)", 0},
+    {"seed", OPT_SEED, "N", 0, "seed of the sentence shuffle (default 1)", 0},
+    {"l1", OPT_L1, "X", 0, "lambda1, weight of ||W||_1 (default 1e-5)", 0},
+    {"l2", OPT_L2, "Y", 0, "lambda2, weight of ||W||_F^2 (default 1e-5)", 0},
+    {"tol", OPT_TOL, "T", 0, "optimality tolerance (default 1e-6)", 0},
+    {"max-iter", OPT_MAXIT, "N", 0, "iteration limit (default 20000)", 0},
+    {"output", 'o', "PROBE.nc", 0, "write the probe (weights, biases, classes, split)", 0},
+    {"verbose", 'v', NULL, 0, "print solver progress", 0},
+    {0}};
+
+static const char probe_doc[] =
+    "Train one elastic-net probe (multinomial logistic regression, lambda1 ||W||_1 + "
+    "lambda2 ||W||_F^2, bias unpenalized) on a model's activations for a token task, "
+    "solved to the optimality tolerance, and report train/dev/test accuracy.\v"
+    "Runs on any number of MPI ranks: the activations are distributed over a process grid. "
+    "Classes that have no training token are left out of the probe (their dev and test "
+    "tokens count as errors).\n\n"
+    "Example:\n  mpirun -np 2 salient probe --model=models/use-lite --layers=all "
+    "--labels=pos.txt --l1=1e-5 --l2=1e-5 -o pos-probe.nc\n\n" CLI_EXIT_DOC;
+
+/* Parse a number or fail the argument parse naming the option. */
+static double number(struct argp_state *state, const char *opt, const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (*arg == '\0' || *end != '\0' || !isfinite(v))
+        argp_error(state, "--%s: '%s' is not a number", opt, arg);
+    return v;
+}
+
+static error_t probe_parse_opt(int key, char *arg, struct argp_state *state)
+{
+    probe_opts *o = state->input;
+    switch (key) {
+    case 'm': o->model = arg; return 0;
+    case 'o': o->out = arg; return 0;
+    case 'v': o->prm.verbose = 1; return 0;
+    case OPT_LAYERS: o->layers = arg; return 0;
+    case OPT_LABELS: o->labels = arg; return 0;
+    case OPT_SENTENCES: o->sentences = arg; return 0;
+    case OPT_FORMAT:
+        if (strcmp(arg, "neurox") && strcmp(arg, "brown"))
+            argp_error(state, "--label-format: '%s' is not neurox or brown", arg);
+        o->format = arg;
+        return 0;
+    case OPT_SPLIT:
+        if (sscanf(arg, "%lf,%lf,%lf", &o->frac[0], &o->frac[1], &o->frac[2]) != 3)
+            argp_error(state, "--split: '%s' is not three fractions like 0.8,0.1,0.1", arg);
+        return 0;
+    case OPT_SEED: o->seed = (uint64_t)number(state, "seed", arg); return 0;
+    case OPT_L1: o->prm.lambda1 = number(state, "l1", arg); return 0;
+    case OPT_L2: o->prm.lambda2 = number(state, "l2", arg); return 0;
+    case OPT_TOL: o->prm.tol = number(state, "tol", arg); return 0;
+    case OPT_MAXIT: o->prm.max_iter = (int)number(state, "max-iter", arg); return 0;
+    case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
+    case ARGP_KEY_END: {
+        const char *msg = NULL;
+        if (!o->model)
+            msg = "--model=MODEL_DIR is required";
+        else if (!o->labels)
+            msg = "--labels=FILE is required";
+        else if (o->sentences && strcmp(o->format, "brown") == 0)
+            msg = "--sentences goes with NeuroX labels, not --label-format=brown";
+        else
+            msg = sal_probe_check(&o->prm);
+        if (!msg && (!(o->frac[0] > 0) || o->frac[1] < 0 || o->frac[2] < 0 ||
+                     fabs(o->frac[0] + o->frac[1] + o->frac[2] - 1) > 1e-9))
+            msg = "--split: fractions must be >= 0, train > 0, and sum to 1";
+        if (msg)
+            argp_error(state, "%s", msg);
+        return 0;
+    }
+    default:
+        return ARGP_ERR_UNKNOWN;
+    }
+}
+
+static void *probe_parse(int argc, char **argv)
+{
+    static const struct argp argp = {probe_options, probe_parse_opt, NULL, probe_doc, NULL,
+                                     NULL, NULL};
+    probe_opts *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    sal_probe_params def = SAL_PROBE_PARAMS_DEFAULT;
+    o->prm = def;
+    o->layers = "all";
+    o->format = "neurox";
+    o->frac[0] = 0.8, o->frac[1] = 0.1, o->frac[2] = 0.1;
+    o->seed = 1;
+    argp_parse(&argp, argc, argv, 0, NULL, o);
+    return o;
+}
+
+/* What rank 0 reads and every rank needs. */
+typedef struct task {
+    int64_t nsent, ntok;
+    int32_t *label;      /* ntok: compact class id, -1 for a class absent from train */
+    int8_t *split;       /* nsent */
+    int C;               /* classes with training tokens */
+    char **class_name;   /* C (rank 0 only) */
+} task;
+
+static void task_free(task *t)
+{
+    free(t->label);
+    free(t->split);
+    if (t->class_name)
+        for (int c = 0; c < t->C; c++)
+            free(t->class_name[c]);
+    free(t->class_name);
+}
+
+/* Rank 0: labels aligned with the model's words, the split, the classes present in
+ * train (compact ids in sorted order of their names). */
+static sal_status read_task(const probe_opts *o, sal_model *m, task *t)
+{
+    sal_corpus words = SAL_CORPUS_INIT;
+    sal_labels lab;
+    memset(&lab, 0, sizeof(lab));
+    int32_t *remap = NULL;
+    sal_status st = sal_model_read_corpus(m, &words);
+    if (st == SAL_OK) {
+        if (strcmp(o->format, "brown") == 0)
+            st = sal_labels_read_brown(1, &o->labels, &lab);
+        else if (o->sentences)
+            st = sal_labels_read_text(o->sentences, o->labels, &lab);
+        else
+            st = sal_labels_read_tags(o->labels, &words, o->model, &lab);
+    }
+    if (st == SAL_OK)
+        st = sal_labels_check_alignment(&lab, &words, o->model);
+    if (st)
+        goto done;
+    t->nsent = words.nsent;
+    t->ntok = words.ntok;
+    t->label = malloc(sizeof(*t->label) * (size_t)t->ntok);
+    t->split = malloc(sizeof(*t->split) * (size_t)t->nsent);
+    remap = malloc(sizeof(*remap) * (size_t)lab.nclasses);
+    t->class_name = calloc((size_t)lab.nclasses, sizeof(*t->class_name));
+    if (!t->label || !t->split || !remap || !t->class_name) {
+        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = sal_split_sentences(t->nsent, o->frac[0], o->frac[1], o->frac[2], o->seed,
+                                  t->split)))
+        goto done;
+    for (int32_t c = 0; c < lab.nclasses; c++)
+        remap[c] = -1;
+    for (int64_t s = 0; s < t->nsent; s++)
+        if (t->split[s] == SAL_SPLIT_TRAIN)
+            for (int64_t k = words.sent_start[s]; k < words.sent_start[s + 1]; k++)
+                remap[lab.label[k]] = 0;
+    t->C = 0;
+    for (int32_t c = 0; c < lab.nclasses; c++)
+        if (remap[c] == 0) {
+            remap[c] = t->C;
+            t->class_name[t->C++] = strdup(lab.class_name[c]);
+        }
+    for (int64_t k = 0; k < t->ntok; k++)
+        t->label[k] = remap[lab.label[k]];
+    if (t->C < 2)
+        st = sal_fail(SAL_ERR_FORMAT, "%s: the train split has %d class%s; a probe needs two",
+                      o->labels, t->C, t->C == 1 ? "" : "es");
+done:
+    free(remap);
+    sal_labels_free(&lab);
+    sal_corpus_free(&words);
+    return st;
+}
+
+/* Broadcast the task from rank 0. Collective. */
+static sal_status share_task(task *t, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    long long sizes[3] = {t->nsent, t->ntok, t->C};
+    MPI_Bcast(sizes, 3, MPI_LONG_LONG, 0, comm);
+    int ok = 1;
+    if (rank != 0) {
+        t->nsent = sizes[0], t->ntok = sizes[1], t->C = (int)sizes[2];
+        t->label = malloc(sizeof(*t->label) * (size_t)t->ntok);
+        t->split = malloc(sizeof(*t->split) * (size_t)t->nsent);
+        ok = t->label && t->split;
+    }
+    sal_status st = cli_agree(ok ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm);
+    if (st)
+        return st;
+    MPI_Bcast(t->label, (int)t->ntok, MPI_INT32_T, 0, comm);
+    MPI_Bcast(t->split, (int)t->nsent, MPI_INT8_T, 0, comm);
+    return SAL_OK;
+}
+
+static const char *const split_name[3] = {"train", "dev", "test"};
+
+static sal_status probe_run(void *opts, MPI_Comm comm)
+{
+    probe_opts *o = opts;
+    int rank, nsel = 0, layers[SAL_MAX_LAYERS];
+    MPI_Comm_rank(comm, &rank);
+    task t;
+    memset(&t, 0, sizeof(t));
+    sal_model *m = NULL;
+    sal_grid *g = NULL;
+    sal_pmat X[3];
+    int64_t *tok[3] = {NULL, NULL, NULL}, ntok[3] = {0, 0, 0}, *sent_start = NULL;
+    int32_t *y = NULL, *pred = NULL;
+    sal_probe pr;
+    sal_probe_problem *pb = NULL;
+    double acc[3] = {NAN, NAN, NAN};
+    memset(X, 0, sizeof(X));
+    memset(&pr, 0, sizeof(pr));
+
+    sal_status st = cli_agree(sal_model_open(o->model, &m), comm);
+    if (st == SAL_OK)
+        st = cli_agree(sal_parse_layers(o->layers, sal_model_get_desc(m)->nlayers, layers,
+                                        &nsel), comm);
+    if (st == SAL_OK)
+        st = cli_agree(rank == 0 ? read_task(o, m, &t) : SAL_OK, comm);
+    if (st == SAL_OK)
+        st = share_task(&t, comm);
+    if (st == SAL_OK)
+        st = cli_agree(sal_grid_init(comm, 0, 0, &g), comm);
+    if (st)
+        goto done;
+    sent_start = malloc(sizeof(*sent_start) * (size_t)(t.nsent + 1));
+    if ((st = cli_agree(sent_start ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+        goto done;
+    for (int64_t s = 0; s <= t.nsent; s++)
+        sent_start[s] = sal_model_sent_start(m, s);
+    for (int w = 0; w < 3 && st == SAL_OK; w++) {
+        st = cli_agree(sal_split_tokens(sent_start, t.nsent, t.split, w, &tok[w], &ntok[w]), comm);
+        if (st == SAL_OK && ntok[w] > 0) {
+            sal_rows rows = {.nrows = ntok[w], .tokens = tok[w]};
+            st = sal_load_matrix(m, nsel, layers, &rows, g, 256, &X[w]);
+        }
+    }
+    if (st)
+        goto done;
+    y = malloc(sizeof(*y) * (size_t)ntok[0]);
+    int64_t nmax = ntok[0];
+    for (int w = 1; w < 3; w++)
+        nmax = ntok[w] > nmax ? ntok[w] : nmax;
+    pred = malloc(sizeof(*pred) * (size_t)nmax);
+    if ((st = cli_agree(y && pred ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+        goto done;
+    for (int64_t i = 0; i < ntok[0]; i++)
+        y[i] = t.label[tok[0][i]];
+    if ((st = sal_probe_problem_init(&X[0], g, y, t.C, &pb)))
+        goto done;
+    sal_status solved = sal_probe_solve(pb, &o->prm, NULL, &pr);
+    if (solved != SAL_OK && solved != SAL_ERR_NOCONV) {
+        st = solved;
+        goto done;
+    }
+    for (int w = 0; w < 3 && st == SAL_OK; w++) {
+        if (ntok[w] == 0)
+            continue;
+        if ((st = sal_probe_predict(&pr, &X[w], g, pred)))
+            break;
+        int64_t right = 0;
+        for (int64_t i = 0; i < ntok[w]; i++)
+            right += pred[i] == t.label[tok[w][i]];
+        acc[w] = (double)right / (double)ntok[w];
+    }
+    if (st)
+        goto done;
+    if (rank == 0) {
+        const sal_model_desc *d = sal_model_get_desc(m);
+        printf("probe %s layers %s (%lld neurons), %d classes, lambda1 %g lambda2 %g\n", d->name,
+               o->layers, (long long)pr.D, pr.C, o->prm.lambda1, o->prm.lambda2);
+        for (int w = 0; w < 3; w++)
+            printf("%-5s %8lld tokens  accuracy %.4f\n", split_name[w], (long long)ntok[w],
+                   acc[w]);
+        printf("objective %.12g  loss %.12g  optimality violation %.3g (tolerance %.3g)\n",
+               pr.objective, pr.loss, pr.violation, o->prm.tol);
+        printf("iterations %d  matrix products %d  time %.2f s  ranks %d\n", pr.iterations,
+               pr.gemms, pr.seconds, sal_grid_nprow(g) * sal_grid_npcol(g));
+        fflush(stdout);
+    }
+    if (o->out) {
+        sal_status ws = SAL_OK;
+        if (rank == 0) {
+            const sal_model_desc *d = sal_model_get_desc(m);
+            sal_probe_meta meta = {.model = d->name,
+                                   .model_dir = o->model,
+                                   .labels = o->labels,
+                                   .layers = o->layers,
+                                   .nsel = nsel,
+                                   .layer = layers,
+                                   .layer_width = d->layer_width,
+                                   .C = t.C,
+                                   .class_name = t.class_name,
+                                   .nsent = t.nsent,
+                                   .split = t.split,
+                                   .split_fraction = {o->frac[0], o->frac[1], o->frac[2]},
+                                   .seed = o->seed,
+                                   .params = &o->prm,
+                                   .accuracy = {acc[0], acc[1], acc[2]},
+                                   .converged = solved == SAL_OK};
+            ws = sal_probe_save(o->out, &pr, &meta);
+        }
+        if ((st = cli_agree(ws, comm)))
+            goto done;
+    }
+    if (solved == SAL_ERR_NOCONV)
+        st = cli_agree(sal_fail(SAL_ERR_NOCONV,
+                                "the probe did not reach the tolerance %.3g in %d iterations "
+                                "(violation %.3g); raise --max-iter or --tol",
+                                o->prm.tol, pr.iterations, pr.violation),
+                       comm);
+done:
+    sal_probe_free(&pr);
+    sal_probe_problem_free(pb);
+    for (int w = 0; w < 3; w++) {
+        sal_pmat_free(&X[w]);
+        free(tok[w]);
+    }
+    free(y);
+    free(pred);
+    free(sent_start);
+    sal_grid_free(g);
+    sal_model_close(m);
+    task_free(&t);
+    return st;
+}
+
+static void probe_free(void *opts)
+{
+    free(opts);
+}
+
+const cli_command cli_probe_command = {"probe", "train one elastic-net probe", probe_parse,
+                                       probe_run, probe_free};
