@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "salient/dataset.h"
 #include "salient/labels.h"
+#include "salient/metrics.h"
 #include "salient/probe_io.h"
 
 typedef struct probe_opts {
@@ -239,7 +240,8 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
     int32_t *y = NULL, *pred = NULL;
     sal_probe pr;
     sal_probe_problem *pb = NULL;
-    double acc[3] = {NAN, NAN, NAN};
+    double acc[3] = {NAN, NAN, NAN}, f1[3] = {NAN, NAN, NAN};
+    int32_t *ytrue = NULL;
     memset(X, 0, sizeof(X));
     memset(&pr, 0, sizeof(pr));
 
@@ -274,7 +276,8 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
     for (int w = 1; w < 3; w++)
         nmax = ntok[w] > nmax ? ntok[w] : nmax;
     pred = malloc(sizeof(*pred) * (size_t)nmax);
-    if ((st = cli_agree(y && pred ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+    ytrue = malloc(sizeof(*ytrue) * (size_t)nmax);
+    if ((st = cli_agree(y && pred && ytrue ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
         goto done;
     for (int64_t i = 0; i < ntok[0]; i++)
         y[i] = t.label[tok[0][i]];
@@ -290,10 +293,17 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
             continue;
         if ((st = sal_probe_predict(&pr, &X[w], g, pred)))
             break;
-        int64_t right = 0;
-        for (int64_t i = 0; i < ntok[w]; i++)
-            right += pred[i] == t.label[tok[w][i]];
-        acc[w] = (double)right / (double)ntok[w];
+        /* a class without training tokens is scored as class C, which no prediction is */
+        for (int64_t i = 0; i < ntok[w]; i++) {
+            int32_t c = t.label[tok[w][i]];
+            ytrue[i] = c >= 0 ? c : t.C;
+        }
+        sal_class_metrics cm;
+        if ((st = sal_class_metrics_compute(ytrue, pred, ntok[w], t.C + 1, &cm)))
+            break;
+        acc[w] = cm.accuracy;
+        f1[w] = cm.macro_f1;
+        sal_class_metrics_free(&cm);
     }
     if (st)
         goto done;
@@ -302,8 +312,8 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
         printf("probe %s layers %s (%lld neurons), %d classes, lambda1 %g lambda2 %g\n", d->name,
                o->layers, (long long)pr.D, pr.C, o->prm.lambda1, o->prm.lambda2);
         for (int w = 0; w < 3; w++)
-            printf("%-5s %8lld tokens  accuracy %.4f\n", split_name[w], (long long)ntok[w],
-                   acc[w]);
+            printf("%-5s %8lld tokens  accuracy %.4f  macro-F1 %.4f\n", split_name[w],
+                   (long long)ntok[w], acc[w], f1[w]);
         printf("objective %.12g  loss %.12g  optimality violation %.3g (tolerance %.3g)\n",
                pr.objective, pr.loss, pr.violation, o->prm.tol);
         printf("iterations %d  matrix products %d  time %.2f s  ranks %d\n", pr.iterations,
@@ -350,6 +360,7 @@ done:
     }
     free(y);
     free(pred);
+    free(ytrue);
     free(sent_start);
     sal_grid_free(g);
     sal_model_close(m);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test-cli.sh - the salient command end to end: help, version and usage errors (alone and
 # under mpirun), import of every NeuroX format, inspect, and clean failures.
-# Usage: test-cli.sh SALIENT MAKE_NEUROX_FIXTURE MPIEXEC WORKDIR
+# Usage: test-cli.sh SALIENT MAKE_NEUROX_FIXTURE MPIEXEC WORKDIR CHECK_PROBE_FILE
 set -u
-salient=$1 fixture=$2 mpiexec=$3 work=$4
+salient=$1 fixture=$2 mpiexec=$3 work=$4 checkprobe=$5
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 passed=0 failed=0
@@ -104,6 +104,41 @@ cp -r models/fix models/cut && head -c 2000 models/fix/shard-00001.nc > models/c
 run cut.txt "$mpiexec" -np 2 "$salient" inspect models/cut
 check "inspect of a truncated shard fails" test $rc -ne 0
 check "truncated shard named" has cut.txt "shard-00001.nc"
+
+# --- probe ---------------------------------------------------------------------------
+"$fixture" labels labels.txt >/dev/null || { echo "FAIL: could not make labels"; exit 1; }
+objective() { sed -n 's/^objective \([^ ]*\).*/\1/p' "$1"; }
+run pr1.txt "$salient" probe --model=models/split --labels=labels.txt --l1=1e-2 --l2=1e-2 --tol=1e-8 -o probe1.nc
+check "probe on 1 rank" test $rc -eq 0
+check "probe reports accuracy" has pr1.txt "^train .*accuracy"
+check "probe reports optimality" has pr1.txt "optimality violation"
+run pr2.txt "$mpiexec" -np 2 "$salient" probe --model=models/split --labels=labels.txt --l1=1e-2 --l2=1e-2 --tol=1e-8 -o probe2.nc
+check "probe on 2 ranks" test $rc -eq 0
+run pr3.txt "$mpiexec" -np 3 "$salient" probe --model=models/split --layers=0,2 --labels=labels.txt --sentences=sentences.txt --l1=1e-2 --l2=1e-2
+check "probe on 3 ranks, two layers, with --sentences" test $rc -eq 0
+check "same objective on 1 and 2 ranks" awk -v a="$(objective pr1.txt)" -v b="$(objective pr2.txt)" \
+  'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-8 * (a < 0 ? -a : a)) }'
+check "probe file has weights" bash -c "ncdump -h probe1.nc | grep -q 'double weight(class, neuron)'"
+check "probe file has the split" bash -c "ncdump -h probe1.nc | grep -q 'byte split(sentence)'"
+check "probe file has lambdas" bash -c "ncdump -h probe1.nc | grep -q ':lambda1 = 0.01'"
+check "objective recomputed from the probe file" "$checkprobe" models/split labels.txt probe2.nc
+run prneg.txt "$salient" probe --model=models/split --labels=labels.txt --l1=-1
+check "negative lambda exits 64" test $rc -eq 64
+check "negative lambda named" has prneg.txt "lambda1"
+awk '{ for (i = 1; i <= NF; i++) $i = "X"; print }' labels.txt > one-class.txt
+run prone.txt "$salient" probe --model=models/split --labels=one-class.txt
+check "one class exits 65" test $rc -eq 65
+check "one class named" has prone.txt "class"
+run prsplit.txt "$salient" probe --model=models/split --labels=labels.txt --split=0.99,0.01,0
+check "empty split exits 64" test $rc -eq 64
+check "empty split named" has prsplit.txt "dev split is empty"
+run prwords.txt "$salient" probe --model=models/split --labels=labels.txt --sentences=wrong.txt
+check "labels for other words exit 65" test $rc -eq 65
+check "other words named by file:line" has prwords.txt "wrong.txt:3"
+head -n 5 labels.txt > short-labels.txt
+run prshort.txt "$mpiexec" -np 2 "$salient" probe --model=models/split --labels=short-labels.txt
+check "labels for fewer sentences fail" test $rc -eq 65
+check "the count is named" has prshort.txt "short-labels.txt has 5 lines"
 
 echo "test-cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
