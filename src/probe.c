@@ -14,16 +14,24 @@
  *    by Krishnapuram, Carin, Figueiredo & Hartemink, IEEE TPAMI 2005): the Hessian of
  *    the cross-entropy in the logits is below (1/2)(I - 11^T/C) <= (1/2) I, so
  *      f(Y + D) <= f(Y) + <G, D> + (1/4) sum_c d_c^T S d_c + (1/4)|d_b|^2,
- *    S = X~^T X~ / N. Each step minimizes this model, scaled by L in (0, 1], plus the
- *    penalty: an elastic-net quadratic per class, solved by coordinate descent in
- *    Gram space (one column of S updates every class at once). L = 1 is a true
- *    majorizer; smaller L is tried and backtracked (sufficient decrease of f).
- *  - FISTA momentum (Beck & Teboulle 2009) with function-value restart (O'Donoghue &
- *    Candes 2015), which keeps the objective monotone: a step that does not lower F
- *    is discarded and the next one starts from the current iterate without momentum.
+ *    S = X~^T X~ / N. Each step minimizes this model, scaled by L, plus the penalty:
+ *    an elastic-net quadratic per class, solved by coordinate descent in Gram space
+ *    (one column of S updates every class at once), to a tolerance that shrinks with
+ *    the steps (inexact proximal steps; Schmidt, Le Roux & Bach, NIPS 2011). L = 1 is
+ *    a true majorizer; smaller L is tried first and backtracked on sufficient decrease
+ *    of f. Above GRAM_MAX_D neurons (or on request) the metric is the Gram diagonal,
+ *    whose step is closed-form; it majorizes only for L large enough, which the same
+ *    backtracking finds.
+ *  - FISTA momentum (Beck & Teboulle 2009) with the gradient restart of O'Donoghue &
+ *    Candes (2015): when a step turns back against the last move (in the metric), the
+ *    momentum starts again from zero.
  *  - The logits are affine in (W, b), so the extrapolated point's logits are the same
  *    combination of the iterates' logits: one forward product X W and one backward
- *    product X^T R per iteration (pdgemm), plus one forward per rejected L.
+ *    product X^T R per iteration (pdgemm), plus one forward per rejected L. Objective
+ *    changes are computed from the change of the logits (log1p/expm1), not as the
+ *    difference of two rounded totals, so the line search tells descent from rounding
+ *    even when F agrees to 12 digits; the logits are recomputed from scratch every
+ *    REFRESH_EVERY iterations so summed steps do not drift.
  * Stopping rule: the largest violation of the optimality conditions
  *    w != 0: |g + lambda1 sign(w) + 2 lambda2 w|,   w == 0: max(0, |g| - lambda1),
  *    bias: |g_b|,

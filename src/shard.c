@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <netcdf.h>
+#include <netcdf_par.h>
 
 #include "salient/grid.h"
 #include "salient/version.h"
@@ -518,6 +519,8 @@ struct sal_model {
     uint64_t clock;
     float *buf;            /* read buffer */
     size_t buf_len;
+    MPI_Comm comm;         /* MPI_COMM_NULL, or the group of sal_model_open_par */
+    open_shard *par_slot;  /* parallel mode: every shard, open for the model's life */
 };
 
 /* Read a text attribute into a new string ("" if absent). */
@@ -569,6 +572,7 @@ sal_status sal_model_open(const char *model_dir, sal_model **out)
         return sal_fail(SAL_ERR_NOMEM, "out of memory");
     for (int i = 0; i < OPEN_SHARDS; i++)
         m->slot[i].shard = -1;
+    m->comm = MPI_COMM_NULL;
     snprintf(m->dir, sizeof(m->dir), "%s", model_dir);
     snprintf(path, sizeof(path), "%s/%s", model_dir, INDEX_NAME);
     struct stat sb;
@@ -705,6 +709,14 @@ void sal_model_close(sal_model *m)
             nc_close(m->slot[i].ncid);
         free(m->slot[i].var);
     }
+    if (m->par_slot) { /* collective: the files were opened together */
+        for (int64_t i = 0; i < m->nshards; i++) {
+            if (m->par_slot[i].shard >= 0)
+                nc_close(m->par_slot[i].ncid);
+            free(m->par_slot[i].var);
+        }
+        free(m->par_slot);
+    }
     if (m->shard_file) {
         for (int64_t i = 0; i < m->nshards; i++)
             if (m->shard_file[i])
@@ -744,31 +756,22 @@ int64_t sal_model_width(const sal_model *m, int nsel, const int *layers)
     return w;
 }
 
-/* The open-shard slot for shard i, opening (and checking) it if needed. */
-static sal_status shard_slot(sal_model *m, int64_t i, open_shard **out)
+/* Open shard i into slot (its own MPI-IO open over m->comm in parallel mode) and check
+ * it against the index. */
+static sal_status open_shard_file(sal_model *m, int64_t i, open_shard *slot)
 {
-    open_shard *victim = &m->slot[0];
-    for (int k = 0; k < OPEN_SHARDS; k++) {
-        if (m->slot[k].shard == i) {
-            m->slot[k].used = ++m->clock;
-            *out = &m->slot[k];
-            return SAL_OK;
-        }
-        if (m->slot[k].shard < 0 || m->slot[k].used < victim->used)
-            victim = &m->slot[k];
-    }
-    if (victim->shard >= 0) {
-        nc_close(victim->ncid);
-        victim->shard = -1;
-    }
     char path[2 * PATH_MAX];
     int rc, ncid;
     int nl = m->desc.d.nlayers;
     size_t ns, nt;
     snprintf(path, sizeof(path), "%s/%s", m->dir, m->shard_file[i]);
-    if ((rc = nc_open(path, NC_NOWRITE, &ncid)))
+    if (m->comm != MPI_COMM_NULL)
+        rc = nc_open_par(path, NC_NOWRITE, m->comm, MPI_INFO_NULL, &ncid);
+    else
+        rc = nc_open(path, NC_NOWRITE, &ncid);
+    if (rc)
         return nc_fail(rc, path, "cannot open shard");
-    if (!victim->var && !(victim->var = malloc((size_t)nl * sizeof(*victim->var)))) {
+    if (!slot->var && !(slot->var = malloc((size_t)nl * sizeof(*slot->var)))) {
         nc_close(ncid);
         return sal_fail(SAL_ERR_NOMEM, "out of memory");
     }
@@ -785,24 +788,86 @@ static sal_status shard_slot(sal_model *m, int64_t i, open_shard **out)
         int dims[2], ndims;
         size_t w;
         snprintf(name, sizeof(name), "layer_%d", l);
-        if ((rc = nc_inq_varid(ncid, name, &victim->var[l])) ||
-            (rc = nc_inq_varndims(ncid, victim->var[l], &ndims)))
+        if ((rc = nc_inq_varid(ncid, name, &slot->var[l])) ||
+            (rc = nc_inq_varndims(ncid, slot->var[l], &ndims)))
             goto ncfail;
-        if (ndims != 2 || (rc = nc_inq_vardimid(ncid, victim->var[l], dims)) ||
+        if (ndims != 2 || (rc = nc_inq_vardimid(ncid, slot->var[l], dims)) ||
             (rc = nc_inq_dimlen(ncid, dims[1], &w)) || (int64_t)w != m->desc.width[l]) {
             nc_close(ncid);
             return sal_fail(SAL_ERR_FORMAT, "%s: variable %s does not have shape (token, %d)",
                             path, name, m->desc.width[l]);
         }
     }
-    victim->shard = i;
-    victim->ncid = ncid;
-    victim->used = ++m->clock;
-    *out = victim;
+    slot->shard = i;
+    slot->ncid = ncid;
+    slot->used = ++m->clock;
     return SAL_OK;
 ncfail:
     nc_close(ncid);
     return nc_fail(rc, path, "bad shard");
+}
+
+/* The open-shard slot for shard i, opening (and checking) it if needed. */
+static sal_status shard_slot(sal_model *m, int64_t i, open_shard **out)
+{
+    if (m->par_slot) { /* parallel mode: every shard was opened by sal_model_open_par */
+        *out = &m->par_slot[i];
+        return SAL_OK;
+    }
+    open_shard *victim = &m->slot[0];
+    for (int k = 0; k < OPEN_SHARDS; k++) {
+        if (m->slot[k].shard == i) {
+            m->slot[k].used = ++m->clock;
+            *out = &m->slot[k];
+            return SAL_OK;
+        }
+        if (m->slot[k].shard < 0 || m->slot[k].used < victim->used)
+            victim = &m->slot[k];
+    }
+    if (victim->shard >= 0) {
+        nc_close(victim->ncid);
+        victim->shard = -1;
+    }
+    sal_status st = open_shard_file(m, i, victim);
+    if (st == SAL_OK)
+        *out = victim;
+    return st;
+}
+
+sal_status sal_model_open_par(const char *model_dir, MPI_Comm comm, sal_model **out)
+{
+    sal_model *m = NULL;
+    sal_status st = sal_model_open(model_dir, &m);
+    int code = (int)st, worst = 0;
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, comm);
+    if (worst != SAL_OK) {
+        sal_model_close(m);
+        *out = NULL;
+        return code ? st : sal_fail((sal_status)worst, "%s: another process failed to open it",
+                                    model_dir);
+    }
+    m->comm = comm;
+    m->par_slot = calloc((size_t)m->nshards, sizeof(*m->par_slot));
+    code = m->par_slot ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory");
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, comm);
+    /* the files are opened collectively, in the same order on every process; a bad
+     * shard fails the same way everywhere, since every process reads the same bytes */
+    for (int64_t i = 0; worst == SAL_OK && i < m->nshards; i++) {
+        m->par_slot[i].shard = -1;
+        st = open_shard_file(m, i, &m->par_slot[i]);
+        code = (int)st;
+        MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, comm);
+    }
+    if (worst != SAL_OK) {
+        sal_status ret = code ? (sal_status)code
+                              : sal_fail((sal_status)worst, "%s: another process failed",
+                                         model_dir);
+        sal_model_close(m);
+        *out = NULL;
+        return ret;
+    }
+    *out = m;
+    return SAL_OK;
 }
 
 sal_status sal_model_read_corpus(const sal_model *mc, sal_corpus *out)

@@ -325,6 +325,13 @@ int main(int argc, char **argv)
                 check_bc(m, 2, 2, 3, 3);
             sal_model_close(m);
         }
+        /* the same reads through parallel netCDF-4 (collective open, MPI-IO) */
+        CHECK_OK(sal_model_open_par(good, MPI_COMM_WORLD, &m));
+        if (m) {
+            check_bc(m, size, 1, 5, 16);
+            check_bc(m, 1, size, 3, 3);
+            sal_model_close(m);
+        }
     }
     MPI_Barrier(MPI_COMM_WORLD);
     if (rank == 0)

@@ -28,13 +28,15 @@
  * Column space of a read: the selected layers' neurons concatenated in the order
  * the caller lists the layers ("all layers" is 0..L-1, neuron = offset(l) + d).
  *
- * Nothing here is collective: each rank opens the model itself and reads only its
- * part. sal_model_read_bc reads a rank's local part of a block-cyclic matrix.
+ * Nothing here is collective except the parallel open and its close: each rank reads
+ * only its part. sal_model_read_bc reads a rank's local part of a block-cyclic matrix.
  */
 #ifndef SALIENT_SHARD_H
 #define SALIENT_SHARD_H
 
 #include <stdint.h>
+
+#include <mpi.h>
 
 #include "salient/corpus.h"
 #include "salient/status.h"
@@ -92,7 +94,12 @@ typedef struct sal_model sal_model;
 /* Open a model folder (reads model.nc; shards are opened as reads need them). */
 sal_status sal_model_open(const char *model_dir, sal_model **out);
 
-/* Close a model. No operation on NULL. */
+/* Open a model for parallel reading: every shard is opened once, collectively, with
+ * MPI-IO (netCDF-4 parallel, independent access), and stays open. Collective over comm;
+ * the model must then be closed collectively too. Reads stay per-process. */
+sal_status sal_model_open_par(const char *model_dir, MPI_Comm comm, sal_model **out);
+
+/* Close a model (collectively if opened with sal_model_open_par). No operation on NULL. */
 void sal_model_close(sal_model *m);
 
 /* The model's description; valid while m is open. */
