@@ -10,6 +10,7 @@
 
 #include <mpi.h>
 
+#include "salient/grid.h"
 #include "salient/status.h"
 
 typedef struct cli_command {
@@ -31,9 +32,5 @@ extern const cli_command cli_probe_command;
 #define CLI_EXIT_DOC                                                                       \
     "Exit status: 0 success, 64 usage error, 65 bad input data, 70 internal error, "       \
     "73 output exists, 74 I/O error."
-
-/* Agree on a status across comm: the worst code wins, and the message of the lowest
- * rank that had it reaches every rank. Collective. */
-sal_status cli_agree(sal_status st, MPI_Comm comm);
 
 #endif

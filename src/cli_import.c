@@ -130,7 +130,7 @@ static sal_status import_run(void *opts, MPI_Comm comm)
                    (long long)sum.total_width, (long long)sum.nshards, o->p.out_dir);
         fflush(stdout);
     }
-    return cli_agree(st, comm);
+    return sal_agree(st, comm);
 }
 
 static void import_free(void *opts)

@@ -63,7 +63,7 @@ static sal_status inspect_run(void *opts, MPI_Comm comm)
         }
         fflush(stdout);
     }
-    return cli_agree(st, comm);
+    return sal_agree(st, comm);
 }
 
 static void inspect_free(void *opts)

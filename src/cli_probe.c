@@ -216,7 +216,7 @@ static sal_status share_task(task *t, MPI_Comm comm)
         t->split = malloc(sizeof(*t->split) * (size_t)t->nsent);
         ok = t->label && t->split;
     }
-    sal_status st = cli_agree(ok ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm);
+    sal_status st = sal_agree(ok ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm);
     if (st)
         return st;
     MPI_Bcast(t->label, (int)t->ntok, MPI_INT32_T, 0, comm);
@@ -245,25 +245,25 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
     memset(X, 0, sizeof(X));
     memset(&pr, 0, sizeof(pr));
 
-    sal_status st = cli_agree(sal_model_open(o->model, &m), comm);
+    sal_status st = sal_agree(sal_model_open(o->model, &m), comm);
     if (st == SAL_OK)
-        st = cli_agree(sal_parse_layers(o->layers, sal_model_get_desc(m)->nlayers, layers,
+        st = sal_agree(sal_parse_layers(o->layers, sal_model_get_desc(m)->nlayers, layers,
                                         &nsel), comm);
     if (st == SAL_OK)
-        st = cli_agree(rank == 0 ? read_task(o, m, &t) : SAL_OK, comm);
+        st = sal_agree(rank == 0 ? read_task(o, m, &t) : SAL_OK, comm);
     if (st == SAL_OK)
         st = share_task(&t, comm);
     if (st == SAL_OK)
-        st = cli_agree(sal_grid_init(comm, 0, 0, &g), comm);
+        st = sal_agree(sal_grid_init(comm, 0, 0, &g), comm);
     if (st)
         goto done;
     sent_start = malloc(sizeof(*sent_start) * (size_t)(t.nsent + 1));
-    if ((st = cli_agree(sent_start ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+    if ((st = sal_agree(sent_start ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
         goto done;
     for (int64_t s = 0; s <= t.nsent; s++)
         sent_start[s] = sal_model_sent_start(m, s);
     for (int w = 0; w < 3 && st == SAL_OK; w++) {
-        st = cli_agree(sal_split_tokens(sent_start, t.nsent, t.split, w, &tok[w], &ntok[w]), comm);
+        st = sal_agree(sal_split_tokens(sent_start, t.nsent, t.split, w, &tok[w], &ntok[w]), comm);
         if (st == SAL_OK && ntok[w] > 0) {
             sal_rows rows = {.nrows = ntok[w], .tokens = tok[w]};
             st = sal_load_matrix(m, nsel, layers, &rows, g, 256, &X[w]);
@@ -277,7 +277,7 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
         nmax = ntok[w] > nmax ? ntok[w] : nmax;
     pred = malloc(sizeof(*pred) * (size_t)nmax);
     ytrue = malloc(sizeof(*ytrue) * (size_t)nmax);
-    if ((st = cli_agree(y && pred && ytrue ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+    if ((st = sal_agree(y && pred && ytrue ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
         goto done;
     for (int64_t i = 0; i < ntok[0]; i++)
         y[i] = t.label[tok[0][i]];
@@ -342,11 +342,11 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
                                    .converged = solved == SAL_OK};
             ws = sal_probe_save(o->out, &pr, &meta);
         }
-        if ((st = cli_agree(ws, comm)))
+        if ((st = sal_agree(ws, comm)))
             goto done;
     }
     if (solved == SAL_ERR_NOCONV)
-        st = cli_agree(sal_fail(SAL_ERR_NOCONV,
+        st = sal_agree(sal_fail(SAL_ERR_NOCONV,
                                 "the probe did not reach the tolerance %.3g in %d iterations "
                                 "(violation %.3g); raise --max-iter or --tol",
                                 o->prm.tol, pr.iterations, pr.violation),

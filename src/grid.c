@@ -2,6 +2,7 @@
 #include "salient/grid.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct sal_grid {
@@ -114,4 +115,22 @@ int64_t sal_desc_local_cols(const int desc[9])
     if (mycol < 0)
         return 0;
     return sal_numroc(desc[SAL_N], desc[SAL_NB], mycol, desc[SAL_CSRC], npcol);
+}
+
+sal_status sal_agree(sal_status st, MPI_Comm comm)
+{
+    int code = (int)st, worst = 0, rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, comm);
+    if (worst == SAL_OK)
+        return SAL_OK;
+    int me = code == worst ? rank : size, src = 0;
+    MPI_Allreduce(&me, &src, 1, MPI_INT, MPI_MIN, comm);
+    char msg[2048];
+    if (rank == src)
+        snprintf(msg, sizeof(msg), "%s", sal_errmsg());
+    MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, src, comm);
+    sal_fail((sal_status)worst, "%s", msg);
+    return (sal_status)worst;
 }

@@ -125,22 +125,3 @@ int main(int argc, char **argv)
     MPI_Finalize();
     return sal_exit_code(st);
 }
-
-sal_status cli_agree(sal_status st, MPI_Comm comm)
-{
-    int code = (int)st, worst = 0, rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, comm);
-    if (worst == SAL_OK)
-        return SAL_OK;
-    /* the lowest rank that failed with the worst code tells everyone why */
-    int me = code == worst ? rank : size, src = 0;
-    MPI_Allreduce(&me, &src, 1, MPI_INT, MPI_MIN, comm);
-    char msg[2048];
-    if (rank == src)
-        snprintf(msg, sizeof(msg), "%s", sal_errmsg());
-    MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, src, comm);
-    sal_fail((sal_status)worst, "%s", msg);
-    return (sal_status)worst;
-}

@@ -1,6 +1,7 @@
 /* pmat.c - distributed dense double matrices (see pmat.h). */
 #include "salient/pmat.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,45 @@ sal_status sal_pmat_allgather(const sal_pmat *p, double *full, int64_t ld, MPI_C
         MPI_SUCCESS)
         return sal_fail(SAL_ERR_MPI, "MPI_Allreduce of a %lld x %lld matrix failed",
                         (long long)m, (long long)n);
+    return SAL_OK;
+}
+
+sal_status sal_pmat_col_stats(const sal_pmat *X, MPI_Comm comm, double *mean, double *var)
+{
+    sal_status st = SAL_OK;
+    int64_t n = X->desc[SAL_N], lld = X->desc[SAL_LLD];
+    double rows = (double)X->desc[SAL_M];
+    memset(mean, 0, sizeof(*mean) * (size_t)n);
+    memset(var, 0, sizeof(*var) * (size_t)n);
+    for (int64_t jl = 0; jl < X->lcols && st == SAL_OK; jl++) {
+        const double *col = X->a + jl * lld;
+        double s = 0;
+        for (int64_t il = 0; il < X->lrows; il++)
+            s += col[il];
+        for (int64_t il = 0; !isfinite(s) && il < X->lrows; il++)
+            if (!isfinite(col[il])) {
+                st = sal_fail(SAL_ERR_FORMAT, "activation of row %lld, neuron %lld is %s",
+                              (long long)sal_pmat_grow(X, il), (long long)sal_pmat_gcol(X, jl),
+                              isnan(col[il]) ? "NaN" : "infinite");
+                break;
+            }
+        mean[sal_pmat_gcol(X, jl)] = s;
+    }
+    if ((st = sal_agree(st, comm)))
+        return st;
+    MPI_Allreduce(MPI_IN_PLACE, mean, (int)n, MPI_DOUBLE, MPI_SUM, comm);
+    for (int64_t j = 0; j < n; j++)
+        mean[j] /= rows;
+    for (int64_t jl = 0; jl < X->lcols; jl++) {
+        const double *col = X->a + jl * lld;
+        double m = mean[sal_pmat_gcol(X, jl)], q = 0;
+        for (int64_t il = 0; il < X->lrows; il++)
+            q += (col[il] - m) * (col[il] - m);
+        var[sal_pmat_gcol(X, jl)] = q;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, var, (int)n, MPI_DOUBLE, MPI_SUM, comm);
+    for (int64_t j = 0; j < n; j++)
+        var[j] /= rows;
     return SAL_OK;
 }
 

@@ -110,16 +110,6 @@ void sal_probe_problem_free(sal_probe_problem *pb)
     free(pb);
 }
 
-/* Agree on a status across comm: the worst (largest) code wins. */
-static sal_status agree(sal_status st, MPI_Comm comm)
-{
-    int code = (int)st, all = 0;
-    MPI_Allreduce(&code, &all, 1, MPI_INT, MPI_MAX, comm);
-    if (all != SAL_OK && code == SAL_OK)
-        sal_fail((sal_status)all, "another process failed");
-    return (sal_status)all;
-}
-
 sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const int32_t *y,
                                   int nclasses, sal_probe_problem **out)
 {
@@ -128,7 +118,7 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     /* local failures before the first collective call jump to done, which agrees */
     sal_probe_problem *pb = calloc(1, sizeof(*pb));
     if (!pb)
-        return agree(sal_fail(SAL_ERR_NOMEM, "out of memory"), sal_grid_comm(g));
+        return sal_agree(sal_fail(SAL_ERR_NOMEM, "out of memory"), sal_grid_comm(g));
     pb->X = X;
     pb->g = g;
     pb->comm = sal_grid_comm(g);
@@ -187,49 +177,14 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     for (int64_t i = 0; i < pb->lz; i++)
         pb->ly[i] = y[sal_pmat_grow(&pb->Z, i)];
 
-    /* column means: local sums, then one Allreduce */
-    int64_t lld = X->desc[SAL_LLD];
-    for (int64_t jl = 0; jl < X->lcols && st == SAL_OK; jl++) {
-        double s = 0;
-        for (int64_t il = 0; il < X->lrows; il++)
-            s += X->a[il + jl * lld];
-        if (!isfinite(s)) {
-            for (int64_t il = 0; il < X->lrows; il++)
-                if (!isfinite(X->a[il + jl * lld])) {
-                    st = sal_fail(SAL_ERR_FORMAT, "activation of token row %lld, neuron %lld is %s",
-                                  (long long)sal_pmat_grow(X, il),
-                                  (long long)sal_pmat_gcol(X, jl),
-                                  isnan(X->a[il + jl * lld]) ? "NaN" : "infinite");
-                    break;
-                }
-        }
-        pb->mu[sal_pmat_gcol(X, jl)] = s;
-    }
-    if ((st = agree(st, pb->comm)))
+    if ((st = sal_pmat_col_stats(X, pb->comm, pb->mu, pb->var)))
         goto agreed;
-    MPI_Allreduce(MPI_IN_PLACE, pb->mu, (int)pb->D, MPI_DOUBLE, MPI_SUM, pb->comm);
-    for (int64_t j = 0; j < pb->D; j++)
-        pb->mu[j] /= (double)pb->N;
-
-    /* variances in two passes (no cancellation against large means) */
-    for (int64_t jl = 0; jl < X->lcols; jl++) {
-        int64_t j = sal_pmat_gcol(X, jl);
-        double q = 0;
-        for (int64_t il = 0; il < X->lrows; il++) {
-            double d = X->a[il + jl * lld] - pb->mu[j];
-            q += d * d;
-        }
-        pb->var[j] = q;
-    }
-    MPI_Allreduce(MPI_IN_PLACE, pb->var, (int)pb->D, MPI_DOUBLE, MPI_SUM, pb->comm);
-    for (int64_t j = 0; j < pb->D; j++)
-        pb->var[j] /= (double)pb->N;
 
     /* S = X^T X / N - mu mu^T through pdsyrk (upper triangle), then replicated, with the
      * exact variances on its diagonal */
     if (pb->S) {
         sal_pmat Sp;
-        if ((st = agree(sal_pmat_init(&Sp, g, pb->D, pb->D, nb, nb), pb->comm))) {
+        if ((st = sal_agree(sal_pmat_init(&Sp, g, pb->D, pb->D, nb, nb), pb->comm))) {
             sal_pmat_free(&Sp);
             goto agreed;
         }
@@ -251,7 +206,7 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
         }
     }
 done:
-    st = agree(st, pb->comm);
+    st = sal_agree(st, pb->comm);
 agreed:
     if (st) {
         sal_probe_problem_free(pb);
@@ -457,7 +412,7 @@ sal_status sal_probe_evaluate(sal_probe_problem *pb, const sal_probe_params *p,
         free(G);
         free(gb);
         free(z);
-        return agree(sal_fail(SAL_ERR_NOMEM, "out of memory"), pb->comm);
+        return sal_agree(sal_fail(SAL_ERR_NOMEM, "out of memory"), pb->comm);
     }
     for (int64_t j = 0; j < D; j++)
         for (int c = 0; c < C; c++)
@@ -694,7 +649,7 @@ done:
     free(W), free(Wp), free(Y), free(Wn), free(G), free(Gc), free(V), free(Dt);
     free(b), free(bp), free(by), free(bn), free(gb), free(delta), free(db);
     free(zW), free(zP), free(zY), free(dz);
-    return agree(st, pb->comm);
+    return sal_agree(st, pb->comm);
 }
 
 sal_status sal_probe_predict(const sal_probe *pr, const sal_pmat *X, const sal_grid *g,
@@ -737,5 +692,5 @@ sal_status sal_probe_predict(const sal_probe *pr, const sal_pmat *X, const sal_g
 done:
     sal_pmat_free(&Wp);
     sal_pmat_free(&Z);
-    return agree(st, comm);
+    return sal_agree(st, comm);
 }

@@ -36,16 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Agree on a status across comm: the worst (largest) code wins. */
-static sal_status agree(sal_status st, MPI_Comm comm)
-{
-    int code = (int)st, all = 0;
-    MPI_Allreduce(&code, &all, 1, MPI_INT, MPI_MAX, comm);
-    if (all != SAL_OK && code == SAL_OK)
-        sal_fail((sal_status)all, "another process failed");
-    return (sal_status)all;
-}
-
 /* Local index of global index gi of a dimension in blocks of nb over nprocs (first
  * block on process 0), or -1 when process coordinate iproc does not own it. */
 static int64_t g2l(int64_t gi, int64_t nb, int iproc, int nprocs)
@@ -156,7 +146,7 @@ sal_status sal_ridge_fit(const sal_pmat *X, const sal_grid *g, const double *y, 
         goto agree_setup;
     st = local_col_sums(X, mu, D);
 agree_setup:
-    if ((st = agree(st, comm)))
+    if ((st = sal_agree(st, comm)))
         goto free_all;
 
     /* column means in two passes: mu, then the mean of X - mu corrects it */
@@ -207,7 +197,7 @@ agree_setup:
                       "of %lld) with lambda2 = %g: neurons are collinear or constant, or there "
                       "are more neurons than tokens; use lambda2 > 0",
                       info, (long long)D, lambda2);
-    if ((st = agree(st, comm)))
+    if ((st = sal_agree(st, comm)))
         goto free_all;
     {
         /* pivots U_jj^2: largest and smallest over the grid */
@@ -230,7 +220,7 @@ agree_setup:
             goto free_all; /* the same on every process */
         }
     }
-    if ((st = agree(sal_pmat_allgather(&B, out->w, D, comm), comm)))
+    if ((st = sal_agree(sal_pmat_allgather(&B, out->w, D, comm), comm)))
         goto free_all;
     double muw = 0, ww = 0;
     for (int64_t j = 0; j < D; j++) {
@@ -276,14 +266,14 @@ sal_status sal_ridge_predict(const sal_ridge *r, const sal_pmat *X, const sal_gr
                       (long long)r->D, (long long)D);
     else if (!(st = sal_pmat_init(&Wp, g, D, 1, X->desc[SAL_NB], 1)))
         st = sal_pmat_init(&P, g, N, 1, X->desc[SAL_MB], 1);
-    if ((st = agree(st, comm)))
+    if ((st = sal_agree(st, comm)))
         goto free_all;
     sal_pmat_scatter_replicated(&Wp, r->w, D);
     int m = (int)N, k = (int)D, one = 1;
     double unit = 1, zero = 0;
     pdgemm_("N", "N", &m, &one, &k, &unit, X->a, &one, &one, X->desc, Wp.a, &one, &one, Wp.desc,
             &zero, P.a, &one, &one, P.desc);
-    if ((st = agree(sal_pmat_allgather(&P, pred, N, comm), comm)))
+    if ((st = sal_agree(sal_pmat_allgather(&P, pred, N, comm), comm)))
         goto free_all;
     for (int64_t i = 0; i < N; i++)
         pred[i] += r->b;

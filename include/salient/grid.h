@@ -51,6 +51,11 @@ int64_t sal_desc_local_cols(const int desc[9]);
  * coordinate iproc of nprocs, first block on isrc (ScaLAPACK INDXL2G). */
 int64_t sal_l2g(int64_t il, int64_t nb, int iproc, int isrc, int nprocs);
 
+/* Agree on a status across comm before the next collective call: the worst (largest)
+ * code wins, and the message of the lowest rank that had it reaches every rank.
+ * Collective over comm. */
+sal_status sal_agree(sal_status st, MPI_Comm comm);
+
 /* ---- BLACS / ScaLAPACK prototypes (no header ships with Debian's ScaLAPACK) ---- */
 void Cblacs_pinfo(int *mypnum, int *nprocs);
 void Cblacs_get(int icontxt, int what, int *val);

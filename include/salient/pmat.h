@@ -35,6 +35,11 @@ void sal_pmat_scatter_replicated(sal_pmat *p, const double *full, int64_t ld);
  * entries and an Allreduce sums them. Collective over comm. */
 sal_status sal_pmat_allgather(const sal_pmat *p, double *full, int64_t ld, MPI_Comm comm);
 
+/* Column means and variances (population, two passes: no cancellation against large
+ * means) of X, on every process. A NaN or infinite entry fails with SAL_ERR_FORMAT
+ * naming its row and column. Collective over comm (the grid's communicator). */
+sal_status sal_pmat_col_stats(const sal_pmat *X, MPI_Comm comm, double *mean, double *var);
+
 /* Global row / column index of local row il / column jl. */
 int64_t sal_pmat_grow(const sal_pmat *p, int64_t il);
 int64_t sal_pmat_gcol(const sal_pmat *p, int64_t jl);
