@@ -19,7 +19,7 @@ typedef struct probe_opts {
 } probe_opts;
 
 enum { OPT_LAYERS = 1000, OPT_LABELS, OPT_SENTENCES, OPT_FORMAT, OPT_SPLIT, OPT_SEED, OPT_L1,
-       OPT_L2, OPT_TOL, OPT_MAXIT, OPT_VERBOSE };
+       OPT_L2, OPT_TOL, OPT_MAXIT, OPT_VERBOSE, OPT_METRIC };
 
 static const struct argp_option probe_options[] = {
     {"model", 'm', "MODEL_DIR", 0, "activation shards (from salient import) (required)", 0},
@@ -37,6 +37,8 @@ static const struct argp_option probe_options[] = {
     {"l2", OPT_L2, "Y", 0, "lambda2, weight of ||W||_F^2 (default 1e-5)", 0},
     {"tol", OPT_TOL, "T", 0, "optimality tolerance (default 1e-6)", 0},
     {"max-iter", OPT_MAXIT, "N", 0, "iteration limit (default 20000)", 0},
+    {"metric", OPT_METRIC, "M", 0, "solver step metric: auto (default: the Gram matrix up to 2048 "
+     "neurons, its diagonal above), gram (up to 2048 neurons), or diagonal", 0},
     {"output", 'o', "PROBE.nc", 0, "write the probe (weights, biases, classes, split)", 0},
     {"verbose", 'v', NULL, 0, "print solver progress", 0},
     {0}};
@@ -85,6 +87,16 @@ static error_t probe_parse_opt(int key, char *arg, struct argp_state *state)
     case OPT_L2: o->prm.lambda2 = number(state, "l2", arg); return 0;
     case OPT_TOL: o->prm.tol = number(state, "tol", arg); return 0;
     case OPT_MAXIT: o->prm.max_iter = (int)number(state, "max-iter", arg); return 0;
+    case OPT_METRIC:
+        if (strcmp(arg, "auto") == 0)
+            o->prm.metric = SAL_PROBE_METRIC_AUTO;
+        else if (strcmp(arg, "gram") == 0)
+            o->prm.metric = SAL_PROBE_METRIC_GRAM;
+        else if (strcmp(arg, "diagonal") == 0)
+            o->prm.metric = SAL_PROBE_METRIC_DIAGONAL;
+        else
+            argp_error(state, "--metric: '%s' is not auto, gram or diagonal", arg);
+        return 0;
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
     case ARGP_KEY_END: {
         const char *msg = NULL;
