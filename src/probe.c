@@ -49,7 +49,7 @@ void daxpy_(const int *n, const double *alpha, const double *x, const int *incx,
             const int *incy);
 
 #define GRAM_MAX_D 2048 /* above this many neurons, a diagonal metric instead of the Gram */
-#define L_MIN 1e-3      /* smallest curvature scale tried */
+#define L_MIN 1e-6      /* smallest curvature scale tried */
 #define L_SHRINK 0.7    /* after an accepted step */
 #define CD_SWEEPS 500   /* coordinate descent sweeps per step, at most */
 
