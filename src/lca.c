@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "salient/correlation.h"
 #include "salient/ranking.h"
 
 void sal_lca_result_free(sal_lca_result *r)
@@ -259,7 +260,27 @@ sal_status sal_lca_run(const sal_lca_data *d, const sal_grid *g, const sal_lca_p
             goto done;
     }
 
-    /* 4. the control task with the same probe settings, and selectivity */
+    /* 4. redundancy: cluster the neurons on their train correlations, probe on one
+     * representative per cluster */
+    out->cluster_test = NAN;
+    if (p->cluster_t > 0) {
+        sal_corr cr = {0};
+        sal_clusters cl = {0};
+        st = sal_correlation_matrix(d->X[0], d->X[0], g, &cr);
+        if (st == SAL_OK)
+            st = sal_agree(sal_cluster_redundancy(cr.r, D, p->cluster_t, &cl), comm);
+        if (st == SAL_OK) {
+            out->clusters = cl.count;
+            st = fit_columns(d, g, p, &out->oracle, cl.rep, cl.count, &dev, &out->cluster_test,
+                             &out->fits);
+        }
+        sal_clusters_free(&cl);
+        sal_corr_free(&cr);
+        if (st)
+            goto done;
+    }
+
+    /* 5. the control task with the same probe settings, and selectivity */
     if (d->yc[0]) {
         int Cc = 0;
         if ((st = sal_agree(compact_control(d, yc, &Cc), comm)) ||

@@ -18,10 +18,12 @@ typedef struct sal_lca_params {
     int stride;             /* ordering granularity (NeuroX: 100) */
     uint64_t seed;          /* random-k neurons */
     int ablation;           /* 1: retrain on top/random/bottom k, zero-out the oracle */
+    double cluster_t;       /* redundancy: cut average linkage on 1 - |r| here; 0 = skip */
 } sal_lca_params;
 
-/* delta 1% relative, stride 100, seed 1, ablations on; the probe's defaults. */
-#define SAL_LCA_PARAMS_DEFAULT {SAL_PROBE_PARAMS_DEFAULT, 0.01, 100, 1, 1}
+/* delta 1% relative, stride 100, seed 1, ablations on, redundancy cut at 0.3 (neurons
+ * correlated beyond |r| = 0.7 on average share a cluster); the probe's defaults. */
+#define SAL_LCA_PARAMS_DEFAULT {SAL_PROBE_PARAMS_DEFAULT, 0.01, 100, 1, 1, 0.3}
 
 /* A unit's data, split: rows of train (0), dev (1), test (2) on one grid. */
 typedef struct sal_lca_data {
@@ -52,6 +54,8 @@ typedef struct sal_lca_result {
     double control_test;       /* the control probe's test accuracy (NaN without one) */
     double selectivity;        /* oracle test accuracy - control test accuracy */
     sal_layer_dist dist;       /* layers of the minimal set */
+    int64_t clusters;          /* redundancy: clusters of the unit's neurons (0: skipped) */
+    double cluster_test;       /* a probe on one representative neuron per cluster */
     int fits;                  /* probes trained */
 } sal_lca_result;
 

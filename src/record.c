@@ -1,0 +1,277 @@
+/* record.c - the results record of one unit's analyses (see record.h). */
+#include "salient/record.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netcdf.h>
+#include <netcdf_mem.h>
+
+#include "salient/version.h"
+
+static sal_status rec_fail(int rc, const char *what)
+{
+    return sal_fail(rc > 0 ? SAL_ERR_IO : SAL_ERR_FORMAT, "results record: %s: %s", what,
+                    nc_strerror(rc));
+}
+
+/* The scalar figures, by attribute name. */
+typedef struct scalar {
+    const char *name;
+    size_t off;
+} scalar;
+
+#define F(field) {#field, offsetof(sal_lca_result, field)}
+static const scalar scalars[] = {
+    F(minimal_dev), F(minimal_test), F(top_test),     F(random_test), F(bottom_test),
+    F(keep_test),   F(ablate_test),  F(control_test), F(selectivity), F(cluster_test),
+};
+#undef F
+
+static double *field(sal_lca_result *r, size_t off)
+{
+    return (double *)((char *)r + off);
+}
+
+static int put_text(int ncid, const char *name, const char *v)
+{
+    v = v ? v : "";
+    return nc_put_att_text(ncid, NC_GLOBAL, name, strlen(v), v);
+}
+
+sal_status sal_record_write(int ncid, const sal_lca_result *r, const sal_record_meta *meta)
+{
+    int rc, dn, dc, dk, dl, dt;
+    int v_ord, v_w, v_b, v_name = -1, v_ck, v_cd, v_ct, v_l, v_lc, v_ls, v_tc, v_ts;
+    sal_lca_result *rw = (sal_lca_result *)r; /* only read through field() */
+    long long ll[5] = {r->D, r->k_min, r->clusters, r->C, r->ncurve};
+    const char *llname[5] = {"neurons", "k_min", "clusters", "classes", "curve_points"};
+    int ints[3] = {r->fits, r->oracle.iterations, meta->params ? meta->params->stride : 0};
+    const char *intname[3] = {"fits", "oracle_iterations", "stride"};
+    nc_redef(ncid); /* harmless if already in define mode */
+    if ((rc = put_text(ncid, "record", "salient unit analyses")) ||
+        (rc = put_text(ncid, "written_by", "salient " SALIENT_VERSION_STRING)) ||
+        (rc = put_text(ncid, "model", meta->model)) || (rc = put_text(ncid, "task", meta->task)) ||
+        (rc = put_text(ncid, "layers", meta->layers)))
+        return rec_fail(rc, "attributes");
+    for (int i = 0; i < 5; i++)
+        if ((rc = nc_put_att_longlong(ncid, NC_GLOBAL, llname[i], NC_INT64, 1, &ll[i])))
+            return rec_fail(rc, llname[i]);
+    for (int i = 0; i < 3; i++)
+        if ((rc = nc_put_att_int(ncid, NC_GLOBAL, intname[i], NC_INT, 1, &ints[i])))
+            return rec_fail(rc, intname[i]);
+    double fig[] = {r->oracle_acc[0], r->oracle_acc[1], r->oracle_acc[2], r->oracle.objective,
+                    r->oracle.violation};
+    const char *fname[] = {"oracle_train", "oracle_dev", "oracle_test", "oracle_objective",
+                           "oracle_violation"};
+    for (int i = 0; i < 5; i++)
+        if ((rc = nc_put_att_double(ncid, NC_GLOBAL, fname[i], NC_DOUBLE, 1, &fig[i])))
+            return rec_fail(rc, fname[i]);
+    for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
+        if ((rc = nc_put_att_double(ncid, NC_GLOBAL, scalars[i].name, NC_DOUBLE, 1,
+                                    field(rw, scalars[i].off))))
+            return rec_fail(rc, scalars[i].name);
+    if (meta->params) {
+        const sal_lca_params *p = meta->params;
+        unsigned long long seed = p->seed;
+        if ((rc = nc_put_att_double(ncid, NC_GLOBAL, "lambda1", NC_DOUBLE, 1, &p->probe.lambda1)) ||
+            (rc = nc_put_att_double(ncid, NC_GLOBAL, "lambda2", NC_DOUBLE, 1, &p->probe.lambda2)) ||
+            (rc = nc_put_att_double(ncid, NC_GLOBAL, "tol", NC_DOUBLE, 1, &p->probe.tol)) ||
+            (rc = nc_put_att_double(ncid, NC_GLOBAL, "delta", NC_DOUBLE, 1, &p->delta)) ||
+            (rc = nc_put_att_double(ncid, NC_GLOBAL, "cluster_t", NC_DOUBLE, 1, &p->cluster_t)) ||
+            (rc = nc_put_att_ulonglong(ncid, NC_GLOBAL, "seed", NC_UINT64, 1, &seed)))
+            return rec_fail(rc, "settings");
+    }
+    int nsel = r->dist.nsel;
+    if ((rc = nc_def_dim(ncid, "neuron", (size_t)r->D, &dn)) ||
+        (rc = nc_def_dim(ncid, "class", (size_t)r->C, &dc)) ||
+        (rc = nc_def_dim(ncid, "curve", (size_t)r->ncurve, &dk)) ||
+        (rc = nc_def_dim(ncid, "layer", (size_t)nsel, &dl)) ||
+        (rc = nc_def_dim(ncid, "third", 3, &dt)))
+        return rec_fail(rc, "dimensions");
+    int d2[2] = {dc, dn};
+    if ((rc = nc_def_var(ncid, "ordering", NC_INT64, 1, &dn, &v_ord)) ||
+        (rc = nc_def_var(ncid, "weight", NC_DOUBLE, 2, d2, &v_w)) ||
+        (rc = nc_def_var(ncid, "bias", NC_DOUBLE, 1, &dc, &v_b)) ||
+        (meta->class_name && (rc = nc_def_var(ncid, "class_name", NC_STRING, 1, &dc, &v_name))) ||
+        (rc = nc_def_var(ncid, "curve_k", NC_INT64, 1, &dk, &v_ck)) ||
+        (rc = nc_def_var(ncid, "curve_dev", NC_DOUBLE, 1, &dk, &v_cd)) ||
+        (rc = nc_def_var(ncid, "curve_test", NC_DOUBLE, 1, &dk, &v_ct)) ||
+        (rc = nc_def_var(ncid, "layer", NC_INT, 1, &dl, &v_l)) ||
+        (rc = nc_def_var(ncid, "layer_count", NC_INT64, 1, &dl, &v_lc)) ||
+        (rc = nc_def_var(ncid, "layer_share", NC_DOUBLE, 1, &dl, &v_ls)) ||
+        (rc = nc_def_var(ncid, "third_count", NC_INT64, 1, &dt, &v_tc)) ||
+        (rc = nc_def_var(ncid, "third_share", NC_DOUBLE, 1, &dt, &v_ts)) ||
+        (rc = nc_enddef(ncid)))
+        return rec_fail(rc, "variables");
+    if ((r->D && (rc = nc_put_var_longlong(ncid, v_ord, (const long long *)r->ordering))) ||
+        (r->oracle.W && (rc = nc_put_var_double(ncid, v_w, r->oracle.W))) ||
+        (r->oracle.b && (rc = nc_put_var_double(ncid, v_b, r->oracle.b))) ||
+        (meta->class_name &&
+         (rc = nc_put_var_string(ncid, v_name, (const char **)meta->class_name))) ||
+        (r->ncurve && (rc = nc_put_var_longlong(ncid, v_ck, (const long long *)r->curve_k))) ||
+        (r->ncurve && (rc = nc_put_var_double(ncid, v_cd, r->curve_dev))) ||
+        (r->ncurve && (rc = nc_put_var_double(ncid, v_ct, r->curve_test))) ||
+        (nsel && (rc = nc_put_var_int(ncid, v_l, r->dist.layer))) ||
+        (nsel && (rc = nc_put_var_longlong(ncid, v_lc, (const long long *)r->dist.count))) ||
+        (nsel && (rc = nc_put_var_double(ncid, v_ls, r->dist.share))) ||
+        (rc = nc_put_var_longlong(ncid, v_tc, (const long long *)r->dist.third_count)) ||
+        (rc = nc_put_var_double(ncid, v_ts, r->dist.third_share)))
+        return rec_fail(rc, "data");
+    return SAL_OK;
+}
+
+/* Length of a dimension by name. */
+static int dimlen(int ncid, const char *name, size_t *len)
+{
+    int d, rc = nc_inq_dimid(ncid, name, &d);
+    return rc ? rc : nc_inq_dimlen(ncid, d, len);
+}
+
+static int get_var(int ncid, const char *name, nc_type type, void *out)
+{
+    int v, rc = nc_inq_varid(ncid, name, &v);
+    if (rc)
+        return rc;
+    return type == NC_INT64 ? nc_get_var_longlong(ncid, v, out)
+           : type == NC_INT ? nc_get_var_int(ncid, v, out)
+                            : nc_get_var_double(ncid, v, out);
+}
+
+sal_status sal_record_read(int ncid, sal_lca_result *r)
+{
+    int rc;
+    size_t D, C, K, L;
+    long long kmin = 0, clusters = 0;
+    memset(r, 0, sizeof(*r));
+    if ((rc = dimlen(ncid, "neuron", &D)) || (rc = dimlen(ncid, "class", &C)) ||
+        (rc = dimlen(ncid, "curve", &K)) || (rc = dimlen(ncid, "layer", &L)))
+        return rec_fail(rc, "dimensions");
+    r->D = (int64_t)D;
+    r->C = r->oracle.C = (int)C;
+    r->oracle.D = (int64_t)D;
+    r->ncurve = (int)K;
+    r->dist.nsel = (int)L;
+    size_t k1 = K ? K : 1, l1 = L ? L : 1, d1 = D ? D : 1;
+    r->ordering = malloc(sizeof(*r->ordering) * d1);
+    r->oracle.W = malloc(sizeof(*r->oracle.W) * d1 * (C ? C : 1));
+    r->oracle.b = malloc(sizeof(*r->oracle.b) * (C ? C : 1));
+    r->curve_k = malloc(sizeof(*r->curve_k) * k1);
+    r->curve_dev = malloc(sizeof(*r->curve_dev) * k1);
+    r->curve_test = malloc(sizeof(*r->curve_test) * k1);
+    r->dist.layer = malloc(sizeof(*r->dist.layer) * l1);
+    r->dist.count = malloc(sizeof(*r->dist.count) * l1);
+    r->dist.share = malloc(sizeof(*r->dist.share) * l1);
+    if (!r->ordering || !r->oracle.W || !r->oracle.b || !r->curve_k || !r->curve_dev ||
+        !r->curve_test || !r->dist.layer || !r->dist.count || !r->dist.share) {
+        sal_lca_result_free(r);
+        return sal_fail(SAL_ERR_NOMEM, "out of memory reading a results record");
+    }
+    double fig[5];
+    const char *fname[] = {"oracle_train", "oracle_dev", "oracle_test", "oracle_objective",
+                           "oracle_violation"};
+    for (int i = 0; i < 5; i++)
+        if ((rc = nc_get_att_double(ncid, NC_GLOBAL, fname[i], &fig[i])))
+            goto fail;
+    r->oracle_acc[0] = fig[0], r->oracle_acc[1] = fig[1], r->oracle_acc[2] = fig[2];
+    r->oracle.objective = fig[3], r->oracle.violation = fig[4];
+    for (size_t i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
+        if ((rc = nc_get_att_double(ncid, NC_GLOBAL, scalars[i].name, field(r, scalars[i].off))))
+            goto fail;
+    if ((rc = nc_get_att_longlong(ncid, NC_GLOBAL, "k_min", &kmin)) ||
+        (rc = nc_get_att_longlong(ncid, NC_GLOBAL, "clusters", &clusters)) ||
+        (rc = nc_get_att_int(ncid, NC_GLOBAL, "fits", &r->fits)) ||
+        (rc = nc_get_att_int(ncid, NC_GLOBAL, "oracle_iterations", &r->oracle.iterations)))
+        goto fail;
+    r->k_min = kmin;
+    r->clusters = clusters;
+    if ((D && (rc = get_var(ncid, "ordering", NC_INT64, r->ordering))) ||
+        (D && C && (rc = get_var(ncid, "weight", NC_DOUBLE, r->oracle.W))) ||
+        (C && (rc = get_var(ncid, "bias", NC_DOUBLE, r->oracle.b))) ||
+        (K && (rc = get_var(ncid, "curve_k", NC_INT64, r->curve_k))) ||
+        (K && (rc = get_var(ncid, "curve_dev", NC_DOUBLE, r->curve_dev))) ||
+        (K && (rc = get_var(ncid, "curve_test", NC_DOUBLE, r->curve_test))) ||
+        (L && (rc = get_var(ncid, "layer", NC_INT, r->dist.layer))) ||
+        (L && (rc = get_var(ncid, "layer_count", NC_INT64, r->dist.count))) ||
+        (L && (rc = get_var(ncid, "layer_share", NC_DOUBLE, r->dist.share))) ||
+        (rc = get_var(ncid, "third_count", NC_INT64, r->dist.third_count)) ||
+        (rc = get_var(ncid, "third_share", NC_DOUBLE, r->dist.third_share)))
+        goto fail;
+    r->dist.n = r->k_min;
+    return SAL_OK;
+fail:
+    sal_lca_result_free(r);
+    return rec_fail(rc, "not a complete results record");
+}
+
+/* Packed records start with this header: the payload is an in-memory netCDF-4 file,
+ * whose image HDF5 pads, so a truncated copy could still open; the length and an
+ * FNV-1a checksum make a damaged transfer fail instead. */
+#define REC_MAGIC "SALREC01"
+typedef struct rec_header {
+    char magic[8];
+    uint64_t len;
+    uint64_t sum;
+} rec_header;
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta, void **buf,
+                           size_t *len)
+{
+    int ncid, rc;
+    NC_memio io = {0, NULL, 0};
+    *buf = NULL;
+    *len = 0;
+    if ((rc = nc_create_mem("record.nc", NC_NETCDF4, 16 * 1024, &ncid)))
+        return rec_fail(rc, "cannot create in memory");
+    sal_status st = sal_record_write(ncid, r, meta);
+    rc = nc_close_memio(ncid, &io);
+    if (st == SAL_OK && rc)
+        st = rec_fail(rc, "cannot close in memory");
+    unsigned char *out = NULL;
+    if (st == SAL_OK && !(out = malloc(sizeof(rec_header) + io.size)))
+        st = sal_fail(SAL_ERR_NOMEM, "out of memory packing a results record");
+    if (st == SAL_OK) {
+        rec_header h = {REC_MAGIC, io.size, fnv1a(io.memory, io.size)};
+        memcpy(out, &h, sizeof(h));
+        memcpy(out + sizeof(h), io.memory, io.size);
+        *buf = out;
+        *len = sizeof(h) + io.size;
+    }
+    free(io.memory);
+    return st;
+}
+
+sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r)
+{
+    int ncid, rc;
+    rec_header h;
+    memset(r, 0, sizeof(*r));
+    if (len < sizeof(h))
+        return sal_fail(SAL_ERR_FORMAT, "results record: %zu bytes, too short", len);
+    memcpy(&h, buf, sizeof(h));
+    const unsigned char *payload = (const unsigned char *)buf + sizeof(h);
+    if (memcmp(h.magic, REC_MAGIC, sizeof(h.magic)) != 0)
+        return sal_fail(SAL_ERR_FORMAT, "results record: bad magic");
+    if (h.len != len - sizeof(h))
+        return sal_fail(SAL_ERR_FORMAT, "results record: %zu bytes, the header says %llu",
+                        len - sizeof(h), (unsigned long long)h.len);
+    if (fnv1a(payload, h.len) != h.sum)
+        return sal_fail(SAL_ERR_FORMAT, "results record: checksum mismatch");
+    /* nc_open_memio wants a writable pointer; NC_MEMIO_LOCKED keeps it from touching it */
+    NC_memio io = {h.len, (void *)payload, NC_MEMIO_LOCKED};
+    if ((rc = nc_open_memio("record.nc", NC_NOWRITE, &io, &ncid)))
+        return rec_fail(rc, "cannot open bytes");
+    sal_status st = sal_record_read(ncid, r);
+    nc_close(ncid);
+    return st;
+}
