@@ -12,6 +12,8 @@ packages=(
   libnetcdf-dev netcdf-bin libnetcdf-mpi-dev libhdf5-openmpi-dev
   # JSON (NeuroX JSON import)
   libjson-c-dev
+  # job files
+  libconfig-dev
 )
 
 missing=()
