@@ -7,8 +7,8 @@
 
 #include "cli.h"
 #include "salient/dataset.h"
-#include "salient/labels.h"
 #include "salient/metrics.h"
+#include "salient/unit.h"
 #include "salient/probe_io.h"
 
 typedef struct probe_opts {
@@ -137,105 +137,6 @@ static void *probe_parse(int argc, char **argv)
     return o;
 }
 
-/* What rank 0 reads and every rank needs. */
-typedef struct task {
-    int64_t nsent, ntok;
-    int32_t *label;      /* ntok: compact class id, -1 for a class absent from train */
-    int8_t *split;       /* nsent */
-    int C;               /* classes with training tokens */
-    char **class_name;   /* C (rank 0 only) */
-} task;
-
-static void task_free(task *t)
-{
-    free(t->label);
-    free(t->split);
-    if (t->class_name)
-        for (int c = 0; c < t->C; c++)
-            free(t->class_name[c]);
-    free(t->class_name);
-}
-
-/* Rank 0: labels aligned with the model's words, the split, the classes present in
- * train (compact ids in sorted order of their names). */
-static sal_status read_task(const probe_opts *o, sal_model *m, task *t)
-{
-    sal_corpus words = SAL_CORPUS_INIT;
-    sal_labels lab;
-    memset(&lab, 0, sizeof(lab));
-    int32_t *remap = NULL;
-    sal_status st = sal_model_read_corpus(m, &words);
-    if (st == SAL_OK) {
-        if (strcmp(o->format, "brown") == 0)
-            st = sal_labels_read_brown(1, &o->labels, &lab);
-        else if (o->sentences)
-            st = sal_labels_read_text(o->sentences, o->labels, &lab);
-        else
-            st = sal_labels_read_tags(o->labels, &words, o->model, &lab);
-    }
-    if (st == SAL_OK)
-        st = sal_labels_check_alignment(&lab, &words, o->model);
-    if (st)
-        goto done;
-    t->nsent = words.nsent;
-    t->ntok = words.ntok;
-    t->label = malloc(sizeof(*t->label) * (size_t)t->ntok);
-    t->split = malloc(sizeof(*t->split) * (size_t)t->nsent);
-    remap = malloc(sizeof(*remap) * (size_t)lab.nclasses);
-    t->class_name = calloc((size_t)lab.nclasses, sizeof(*t->class_name));
-    if (!t->label || !t->split || !remap || !t->class_name) {
-        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((st = sal_split_sentences(t->nsent, o->frac[0], o->frac[1], o->frac[2], o->seed,
-                                  t->split)))
-        goto done;
-    for (int32_t c = 0; c < lab.nclasses; c++)
-        remap[c] = -1;
-    for (int64_t s = 0; s < t->nsent; s++)
-        if (t->split[s] == SAL_SPLIT_TRAIN)
-            for (int64_t k = words.sent_start[s]; k < words.sent_start[s + 1]; k++)
-                remap[lab.label[k]] = 0;
-    t->C = 0;
-    for (int32_t c = 0; c < lab.nclasses; c++)
-        if (remap[c] == 0) {
-            remap[c] = t->C;
-            t->class_name[t->C++] = strdup(lab.class_name[c]);
-        }
-    for (int64_t k = 0; k < t->ntok; k++)
-        t->label[k] = remap[lab.label[k]];
-    if (t->C < 2)
-        st = sal_fail(SAL_ERR_FORMAT, "%s: the train split has %d class%s; a probe needs two",
-                      o->labels, t->C, t->C == 1 ? "" : "es");
-done:
-    free(remap);
-    sal_labels_free(&lab);
-    sal_corpus_free(&words);
-    return st;
-}
-
-/* Broadcast the task from rank 0. Collective. */
-static sal_status share_task(task *t, MPI_Comm comm)
-{
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    long long sizes[3] = {t->nsent, t->ntok, t->C};
-    MPI_Bcast(sizes, 3, MPI_LONG_LONG, 0, comm);
-    int ok = 1;
-    if (rank != 0) {
-        t->nsent = sizes[0], t->ntok = sizes[1], t->C = (int)sizes[2];
-        t->label = malloc(sizeof(*t->label) * (size_t)t->ntok);
-        t->split = malloc(sizeof(*t->split) * (size_t)t->nsent);
-        ok = t->label && t->split;
-    }
-    sal_status st = sal_agree(ok ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm);
-    if (st)
-        return st;
-    MPI_Bcast(t->label, (int)t->ntok, MPI_INT32_T, 0, comm);
-    MPI_Bcast(t->split, (int)t->nsent, MPI_INT8_T, 0, comm);
-    return SAL_OK;
-}
-
 static const char *const split_name[3] = {"train", "dev", "test"};
 
 static sal_status probe_run(void *opts, MPI_Comm comm)
@@ -243,18 +144,16 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
     probe_opts *o = opts;
     int rank, nsel = 0, layers[SAL_MAX_LAYERS];
     MPI_Comm_rank(comm, &rank);
-    task t;
+    sal_task_data t;
+    sal_unit_matrices u;
     memset(&t, 0, sizeof(t));
+    memset(&u, 0, sizeof(u));
     sal_model *m = NULL;
     sal_grid *g = NULL;
-    sal_pmat X[3];
-    int64_t *tok[3] = {NULL, NULL, NULL}, ntok[3] = {0, 0, 0}, *sent_start = NULL;
-    int32_t *y = NULL, *pred = NULL;
+    int32_t *pred = NULL, *ytrue = NULL;
     sal_probe pr;
     sal_probe_problem *pb = NULL;
     double acc[3] = {NAN, NAN, NAN}, f1[3] = {NAN, NAN, NAN};
-    int32_t *ytrue = NULL;
-    memset(X, 0, sizeof(X));
     memset(&pr, 0, sizeof(pr));
 
     /* parallel netCDF-4 read faster than per-process opens in bench-shard (README) */
@@ -262,39 +161,31 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
     if (st == SAL_OK)
         st = sal_agree(sal_parse_layers(o->layers, sal_model_get_desc(m)->nlayers, layers,
                                         &nsel), comm);
+    if (st == SAL_OK) {
+        sal_task_source src = {.labels = o->labels, .sentences = o->sentences};
+        if (strcmp(o->format, "brown") == 0)
+            src = (sal_task_source){.nbrown = 1, .brown = &o->labels};
+        st = sal_agree(rank == 0 ? sal_task_read(m, o->model, &src, o->frac, o->seed, 0, &t)
+                                 : SAL_OK,
+                       comm);
+    }
     if (st == SAL_OK)
-        st = sal_agree(rank == 0 ? read_task(o, m, &t) : SAL_OK, comm);
-    if (st == SAL_OK)
-        st = share_task(&t, comm);
+        st = sal_task_share(&t, comm);
     if (st == SAL_OK)
         st = sal_agree(sal_grid_init(comm, 0, 0, &g), comm);
+    if (st == SAL_OK)
+        st = sal_unit_load(m, nsel, layers, &t, g, &u);
     if (st)
         goto done;
-    sent_start = malloc(sizeof(*sent_start) * (size_t)(t.nsent + 1));
-    if ((st = sal_agree(sent_start ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
-        goto done;
-    for (int64_t s = 0; s <= t.nsent; s++)
-        sent_start[s] = sal_model_sent_start(m, s);
-    for (int w = 0; w < 3 && st == SAL_OK; w++) {
-        st = sal_agree(sal_split_tokens(sent_start, t.nsent, t.split, w, &tok[w], &ntok[w]), comm);
-        if (st == SAL_OK && ntok[w] > 0) {
-            sal_rows rows = {.nrows = ntok[w], .tokens = tok[w]};
-            st = sal_load_matrix(m, nsel, layers, &rows, g, 256, &X[w]);
-        }
-    }
-    if (st)
-        goto done;
-    y = malloc(sizeof(*y) * (size_t)ntok[0]);
-    int64_t nmax = ntok[0];
+    int64_t nmax = u.n[0];
     for (int w = 1; w < 3; w++)
-        nmax = ntok[w] > nmax ? ntok[w] : nmax;
+        nmax = u.n[w] > nmax ? u.n[w] : nmax;
     pred = malloc(sizeof(*pred) * (size_t)nmax);
     ytrue = malloc(sizeof(*ytrue) * (size_t)nmax);
-    if ((st = sal_agree(y && pred && ytrue ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+    if ((st = sal_agree(pred && ytrue ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"),
+                        comm)))
         goto done;
-    for (int64_t i = 0; i < ntok[0]; i++)
-        y[i] = t.label[tok[0][i]];
-    if ((st = sal_probe_problem_init(&X[0], g, y, t.C, &pb)))
+    if ((st = sal_probe_problem_init(&u.X[0], g, u.y[0], t.C, &pb)))
         goto done;
     sal_status solved = sal_probe_solve(pb, &o->prm, NULL, &pr);
     if (solved != SAL_OK && solved != SAL_ERR_NOCONV) {
@@ -302,17 +193,15 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
         goto done;
     }
     for (int w = 0; w < 3 && st == SAL_OK; w++) {
-        if (ntok[w] == 0)
+        if (u.n[w] == 0)
             continue;
-        if ((st = sal_probe_predict(&pr, &X[w], g, pred)))
+        if ((st = sal_probe_predict(&pr, &u.X[w], g, pred)))
             break;
         /* a class without training tokens is scored as class C, which no prediction is */
-        for (int64_t i = 0; i < ntok[w]; i++) {
-            int32_t c = t.label[tok[w][i]];
-            ytrue[i] = c >= 0 ? c : t.C;
-        }
+        for (int64_t i = 0; i < u.n[w]; i++)
+            ytrue[i] = u.y[w][i] >= 0 ? u.y[w][i] : t.C;
         sal_class_metrics cm;
-        if ((st = sal_class_metrics_compute(ytrue, pred, ntok[w], t.C + 1, &cm)))
+        if ((st = sal_class_metrics_compute(ytrue, pred, u.n[w], t.C + 1, &cm)))
             break;
         acc[w] = cm.accuracy;
         f1[w] = cm.macro_f1;
@@ -326,7 +215,7 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
                o->layers, (long long)pr.D, pr.C, o->prm.lambda1, o->prm.lambda2);
         for (int w = 0; w < 3; w++)
             printf("%-5s %8lld tokens  accuracy %.4f  macro-F1 %.4f\n", split_name[w],
-                   (long long)ntok[w], acc[w], f1[w]);
+                   (long long)u.n[w], acc[w], f1[w]);
         printf("objective %.12g  loss %.12g  optimality violation %.3g (tolerance %.3g)\n",
                pr.objective, pr.loss, pr.violation, o->prm.tol);
         printf("iterations %d  matrix products %d  time %.2f s  ranks %d\n", pr.iterations,
@@ -367,17 +256,12 @@ static sal_status probe_run(void *opts, MPI_Comm comm)
 done:
     sal_probe_free(&pr);
     sal_probe_problem_free(pb);
-    for (int w = 0; w < 3; w++) {
-        sal_pmat_free(&X[w]);
-        free(tok[w]);
-    }
-    free(y);
+    sal_unit_free(&u);
     free(pred);
     free(ytrue);
-    free(sent_start);
     sal_grid_free(g);
     sal_model_close(m);
-    task_free(&t);
+    sal_task_free(&t);
     return st;
 }
 
