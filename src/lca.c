@@ -208,56 +208,64 @@ sal_status sal_lca_run(const sal_lca_data *d, const sal_grid *g, const sal_lca_p
     if (st)
         goto done;
 
-    /* 2. the minimal neuron set: the grid, then bisection inside the bracket */
-    double target = (1 - p->delta) * out->oracle_acc[1], dev, test;
-    int64_t ng = size_grid(D, grid), lo = 0, hi = D;
-    for (int64_t i = 0; i < ng; i++) {
-        if ((st = fit_columns(d, g, p, &out->oracle, out->ordering, grid[i], &dev, &test,
-                              &out->fits)))
-            goto done;
-        curve_add(out, grid[i], dev, test);
-        if (dev >= target) {
-            hi = grid[i];
-            break;
-        }
-        lo = grid[i];
-    }
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if ((st = fit_columns(d, g, p, &out->oracle, out->ordering, mid, &dev, &test,
-                              &out->fits)))
-            goto done;
-        curve_add(out, mid, dev, test);
-        if (dev >= target)
-            hi = mid;
-        else
-            lo = mid;
-    }
-    out->k_min = hi;
-    for (int i = 0; i < out->ncurve; i++)
-        if (out->curve_k[i] == hi) {
-            out->minimal_dev = out->curve_dev[i];
-            out->minimal_test = out->curve_test[i];
-        }
-    if ((st = sal_agree(sal_layer_distribution(out->ordering, out->k_min, d->nsel, d->width,
-                                               d->layer, &out->dist),
-                        comm)))
-        goto done;
-
-    /* 3. ablations: retrain on top, random and bottom k; zero-out the oracle */
-    out->top_test = out->minimal_test;
+    double dev, test;
     out->random_test = out->bottom_test = out->keep_test = out->ablate_test = NAN;
-    if (p->ablation) {
-        if ((st = sal_agree(sal_ranking_random(D, out->k_min, p->seed, &pick), comm)) ||
-            (st = fit_columns(d, g, p, &out->oracle, pick, out->k_min, &dev,
-                              &out->random_test, &out->fits)) ||
-            (st = fit_columns(d, g, p, &out->oracle, out->ordering + (D - out->k_min),
-                              out->k_min, &dev, &out->bottom_test, &out->fits)) ||
-            (st = accuracy(&out->oracle, d->X[2], g, d->y[2], out->ordering, out->k_min,
-                           SAL_ZERO_KEEP, &out->keep_test)) ||
-            (st = accuracy(&out->oracle, d->X[2], g, d->y[2], out->ordering, out->k_min,
-                           SAL_ZERO_ABLATE, &out->ablate_test)))
+    out->minimal_dev = out->minimal_test = out->top_test = NAN;
+    if (p->minimal) {
+        /* 2. the minimal neuron set: the grid, then bisection inside the bracket */
+        double target = (1 - p->delta) * out->oracle_acc[1];
+        int64_t ng = size_grid(D, grid), lo = 0, hi = D;
+        for (int64_t i = 0; i < ng; i++) {
+            if ((st = fit_columns(d, g, p, &out->oracle, out->ordering, grid[i], &dev, &test,
+                                  &out->fits)))
+                goto done;
+            curve_add(out, grid[i], dev, test);
+            if (dev >= target) {
+                hi = grid[i];
+                break;
+            }
+            lo = grid[i];
+        }
+        while (hi - lo > 1) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if ((st = fit_columns(d, g, p, &out->oracle, out->ordering, mid, &dev, &test,
+                                  &out->fits)))
+                goto done;
+            curve_add(out, mid, dev, test);
+            if (dev >= target)
+                hi = mid;
+            else
+                lo = mid;
+        }
+        out->k_min = hi;
+        for (int i = 0; i < out->ncurve; i++)
+            if (out->curve_k[i] == hi) {
+                out->minimal_dev = out->curve_dev[i];
+                out->minimal_test = out->curve_test[i];
+            }
+        if ((st = sal_agree(sal_layer_distribution(out->ordering, out->k_min, d->nsel, d->width,
+                                                   d->layer, &out->dist),
+                            comm)))
             goto done;
+
+        /* 3. ablations: retrain on top, random and bottom k; zero-out the oracle */
+        out->top_test = out->minimal_test;
+        if (p->ablation) {
+            if ((st = sal_agree(sal_ranking_random(D, out->k_min, p->seed, &pick), comm)) ||
+                (st = fit_columns(d, g, p, &out->oracle, pick, out->k_min, &dev,
+                                  &out->random_test, &out->fits)) ||
+                (st = fit_columns(d, g, p, &out->oracle, out->ordering + (D - out->k_min),
+                                  out->k_min, &dev, &out->bottom_test, &out->fits)) ||
+                (st = accuracy(&out->oracle, d->X[2], g, d->y[2], out->ordering, out->k_min,
+                               SAL_ZERO_KEEP, &out->keep_test)) ||
+                (st = accuracy(&out->oracle, d->X[2], g, d->y[2], out->ordering, out->k_min,
+                               SAL_ZERO_ABLATE, &out->ablate_test)))
+                goto done;
+        }
+    } else if ((st = sal_agree(sal_layer_distribution(out->ordering, 0, d->nsel, d->width,
+                                                      d->layer, &out->dist),
+                               comm))) {
+        goto done;
     }
 
     /* 4. redundancy: cluster the neurons on their train correlations, probe on one

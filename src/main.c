@@ -21,7 +21,7 @@ const char *argp_program_version = "salient " SALIENT_VERSION_STRING;
 const char *argp_program_bug_address = "the salient issue tracker";
 
 static const cli_command *const commands[] = {&cli_import_command, &cli_inspect_command,
-                                              &cli_probe_command};
+                                              &cli_probe_command, &cli_run_command};
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
 
 /* The commands, listed in --help as documentation entries. */
@@ -33,6 +33,8 @@ static const struct argp_option top_options[] = {
      "summarize a model's shards: layers, widths, sentences, tokens, statistics", 1},
     {"probe", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
      "train one elastic-net probe on a model's layers for a token task", 1},
+    {"run", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+     "run a study (job file): every model x layer x task, resumable", 1},
     {NULL, 0, NULL, 0, "Options:", 2},
     {0}};
 

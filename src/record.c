@@ -251,11 +251,11 @@ sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta,
     return st;
 }
 
-sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r)
+/* Check the header of packed bytes and open the netCDF image in them (read-only). */
+static sal_status open_packed(const void *buf, size_t len, int *ncid)
 {
-    int ncid, rc;
+    int rc;
     rec_header h;
-    memset(r, 0, sizeof(*r));
     if (len < sizeof(h))
         return sal_fail(SAL_ERR_FORMAT, "results record: %zu bytes, too short", len);
     memcpy(&h, buf, sizeof(h));
@@ -269,9 +269,74 @@ sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r)
         return sal_fail(SAL_ERR_FORMAT, "results record: checksum mismatch");
     /* nc_open_memio wants a writable pointer; NC_MEMIO_LOCKED keeps it from touching it */
     NC_memio io = {h.len, (void *)payload, NC_MEMIO_LOCKED};
-    if ((rc = nc_open_memio("record.nc", NC_NOWRITE, &io, &ncid)))
+    if ((rc = nc_open_memio("record.nc", NC_NOWRITE, &io, ncid)))
         return rec_fail(rc, "cannot open bytes");
-    sal_status st = sal_record_read(ncid, r);
+    return SAL_OK;
+}
+
+sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r)
+{
+    int ncid;
+    memset(r, 0, sizeof(*r));
+    sal_status st = open_packed(buf, len, &ncid);
+    if (st)
+        return st;
+    st = sal_record_read(ncid, r);
     nc_close(ncid);
     return st;
+}
+
+sal_status sal_record_copy(const void *buf, size_t len, int grp)
+{
+    int in, rc = 0, ndims, nvars, natts;
+    sal_status st = open_packed(buf, len, &in);
+    if (st)
+        return st;
+    if ((rc = nc_inq(in, &ndims, &nvars, &natts, NULL)))
+        goto done;
+    for (int d = 0; d < ndims && !rc; d++) {
+        char name[NC_MAX_NAME + 1];
+        size_t n;
+        int out;
+        if (!(rc = nc_inq_dim(in, d, name, &n)))
+            rc = nc_def_dim(grp, name, n, &out);
+    }
+    for (int a = 0; a < natts && !rc; a++) {
+        char name[NC_MAX_NAME + 1];
+        if (!(rc = nc_inq_attname(in, NC_GLOBAL, a, name)))
+            rc = nc_copy_att(in, NC_GLOBAL, name, grp, NC_GLOBAL);
+    }
+    /* variables by hand: nc_copy_var does not take string variables */
+    for (int v = 0; v < nvars && !rc; v++) {
+        char name[NC_MAX_NAME + 1], dname[NC_MAX_NAME + 1];
+        nc_type type;
+        int nd, dims[NC_MAX_VAR_DIMS], odims[NC_MAX_VAR_DIMS], out;
+        size_t count = 1, tsize, n;
+        if ((rc = nc_inq_var(in, v, name, &type, &nd, dims, NULL)) ||
+            (rc = nc_inq_type(in, type, NULL, &tsize)))
+            break;
+        for (int k = 0; k < nd && !rc; k++)
+            if (!(rc = nc_inq_dim(in, dims[k], dname, &n)) &&
+                !(rc = nc_inq_dimid(grp, dname, &odims[k])))
+                count *= n;
+        if (rc || (rc = nc_def_var(grp, name, type, nd, odims, &out)) || count == 0)
+            continue;
+        void *data = malloc(tsize * count);
+        if (!data) {
+            rc = NC_ENOMEM;
+            break;
+        }
+        if (type == NC_STRING) {
+            if (!(rc = nc_get_var_string(in, v, data))) {
+                rc = nc_put_var_string(grp, out, (const char **)data);
+                nc_free_string(count, data);
+            }
+        } else if (!(rc = nc_get_var(in, v, data))) {
+            rc = nc_put_var(grp, out, data);
+        }
+        free(data);
+    }
+done:
+    nc_close(in);
+    return rc ? rec_fail(rc, "cannot copy into the results file") : SAL_OK;
 }

@@ -17,6 +17,8 @@ const char *sal_status_str(sal_status s)
     case SAL_ERR_MPI: return "MPI/ScaLAPACK error";
     case SAL_ERR_NOCONV: return "no convergence";
     case SAL_ERR_EXISTS: return "output exists";
+    case SAL_ERR_INTERRUPTED: return "interrupted (resumable)";
+    case SAL_ERR_UNITS_FAILED: return "some units failed";
     }
     return "unknown status";
 }
@@ -81,6 +83,8 @@ int sal_exit_code(sal_status s)
     case SAL_ERR_FORMAT: return 65;
     case SAL_ERR_IO: return 74;
     case SAL_ERR_EXISTS: return 73;
+    case SAL_ERR_INTERRUPTED: return 75;
+    case SAL_ERR_UNITS_FAILED: return 3;
     default: return 70;
     }
 }

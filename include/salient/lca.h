@@ -19,11 +19,13 @@ typedef struct sal_lca_params {
     uint64_t seed;          /* random-k neurons */
     int ablation;           /* 1: retrain on top/random/bottom k, zero-out the oracle */
     double cluster_t;       /* redundancy: cut average linkage on 1 - |r| here; 0 = skip */
+    int minimal;            /* 1: the minimal neuron set (and the ablations); 0: the oracle,
+                               control and redundancy only (a layer-wise unit) */
 } sal_lca_params;
 
 /* delta 1% relative, stride 100, seed 1, ablations on, redundancy cut at 0.3 (neurons
  * correlated beyond |r| = 0.7 on average share a cluster); the probe's defaults. */
-#define SAL_LCA_PARAMS_DEFAULT {SAL_PROBE_PARAMS_DEFAULT, 0.01, 100, 1, 1, 0.3}
+#define SAL_LCA_PARAMS_DEFAULT {SAL_PROBE_PARAMS_DEFAULT, 0.01, 100, 1, 1, 0.3, 1}
 
 /* A unit's data, split: rows of train (0), dev (1), test (2) on one grid. */
 typedef struct sal_lca_data {

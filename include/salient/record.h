@@ -48,4 +48,8 @@ sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta,
  * or damaged bytes fail with SAL_ERR_FORMAT. */
 sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r);
 
+/* Copy packed record bytes, unchanged (every attribute, dimension and variable), into
+ * the open netCDF-4 group grp of another file. */
+sal_status sal_record_copy(const void *buf, size_t len, int grp);
+
 #endif

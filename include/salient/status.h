@@ -22,6 +22,8 @@ typedef enum sal_status {
     SAL_ERR_MPI = 5,     /* an MPI, BLACS or ScaLAPACK call failed */
     SAL_ERR_NOCONV = 6,  /* an iterative solver stopped before its tolerance */
     SAL_ERR_EXISTS = 7,  /* an output already exists and overwriting was not asked for */
+    SAL_ERR_INTERRUPTED = 8, /* stopped by a signal; the work done so far is saved (resumable) */
+    SAL_ERR_UNITS_FAILED = 9, /* a study finished, but some of its units failed */
 } sal_status;
 
 /* Return a short constant name for a status ("bad input format", ...). */
@@ -46,7 +48,9 @@ const char *sal_errmsg(void);
 void sal_clear_error(void);
 
 /* The process exit code for a status: 0 for SAL_OK, 64 (EX_USAGE) for SAL_ERR_ARG,
- * 65 (EX_DATAERR) for bad input, 74 (EX_IOERR) for I/O, 70 (EX_SOFTWARE) otherwise. */
+ * 65 (EX_DATAERR) for bad input, 74 (EX_IOERR) for I/O, 73 for an existing output,
+ * 75 (EX_TEMPFAIL) for an interrupted, resumable run, 3 for a study whose units partly
+ * failed, 70 (EX_SOFTWARE) otherwise. */
 int sal_exit_code(sal_status s);
 
 #endif
