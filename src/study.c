@@ -13,6 +13,7 @@
 #include "salient/study.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -289,6 +290,7 @@ typedef struct books {
     int n;
     char *state;         /* per unit: 0 pending, 1 ok, 2 failed, 3 in flight */
     FILE *journal;
+    int lock;            /* descriptor holding the output folder's lock, -1 */
     char dir[PATH_MAX];
     double t0;
     int done, failed, skipped, inflight;
@@ -432,6 +434,25 @@ static sal_status write_results(books *b)
     return st;
 }
 
+/* Take the output folder's lock (a POSIX record lock on OUTDIR/lock, released by the
+ * system when the process dies, even by SIGKILL): two runs must never share a journal. */
+static sal_status lock_output(books *b)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/lock", b->dir);
+    b->lock = open(path, O_RDWR | O_CREAT, 0666);
+    if (b->lock < 0)
+        return sal_fail(SAL_ERR_IO, "%s: %s", path, strerror(errno));
+    struct flock lk;
+    memset(&lk, 0, sizeof(lk));
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    if (fcntl(b->lock, F_SETLK, &lk) != 0)
+        return sal_fail(SAL_ERR_IO, "%s is in use by another salient run (its lock %s is "
+                        "held); wait for it or stop it first", b->dir, path);
+    return SAL_OK;
+}
+
 /* The largest pending unit, marked in flight; -1 if none. */
 static int next_unit(books *b)
 {
@@ -524,6 +545,7 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
     sigaction(SIGINT, &sa, NULL);
     books b;
     memset(&b, 0, sizeof(b));
+    b.lock = -1;
     b.job = job;
     b.t0 = MPI_Wtime();
     worker w;
@@ -541,6 +563,8 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
             if ((mkdir(b.dir, 0777) != 0 && errno != EEXIST) ||
                 (mkdir(units_dir, 0777) != 0 && errno != EEXIST))
                 st = sal_fail(SAL_ERR_IO, "%s: cannot create: %s", b.dir, strerror(errno));
+            else if ((st = lock_output(&b)))
+                ;
             else if (!(b.state = calloc((size_t)(b.n > 0 ? b.n : 1), 1)))
                 st = sal_fail(SAL_ERR_NOMEM, "out of memory");
             else if ((st = read_journal(&b)) == SAL_OK && !(b.journal = fopen(jpath, "a")))
@@ -584,6 +608,8 @@ done:
     summary->seconds = MPI_Wtime() - b.t0;
     if (b.journal)
         fclose(b.journal);
+    if (b.lock >= 0)
+        close(b.lock); /* releases the lock */
     free(b.units);
     free(b.state);
     worker_free(&w);

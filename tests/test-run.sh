@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# test-run.sh - `salient run` end to end on a synthetic study (3 models, one fine-tuned
+# from another, 4 layers, 3 tasks, all analyses): the same results on 1, 2 and 3 ranks,
+# resume, SIGKILL of every rank midway, SIGTERM, and a corrupted shard.
+# Usage: test-run.sh SALIENT MAKE_STUDY_FIXTURE MPIEXEC WORKDIR
+set -u
+salient=$1 fixture=$2 mpiexec=$3 work=$4
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+passed=0 failed=0
+check() {
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+# the results without run-specific bits: every group, attribute and value
+results() { ncdump "$1/results.nc" | sed '1d'; }
+lines() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+
+"$fixture" study >/dev/null || { echo "FAIL: fixture"; exit 1; }
+job=study/study.cfg
+units=45
+
+"$salient" run "$job" -o r1 > r1.log 2>&1; rc=$?
+check "1 rank: exit 0" test $rc -eq 0
+check "1 rank: all units" grep -q "$units units: $units done now" r1.log
+"$mpiexec" -np 2 "$salient" run "$job" -o r2 > r2.log 2>&1; rc=$?
+check "2 ranks: exit 0" test $rc -eq 0
+"$mpiexec" -np 3 "$salient" run "$job" -o r3 > r3.log 2>&1; rc=$?
+check "3 ranks: exit 0" test $rc -eq 0
+results r1 > res1.txt
+check "results have every unit" test "$(grep -c '^group: ' res1.txt)" -eq $units
+check "2 ranks give the same results" bash -c "results() { ncdump \$1/results.nc | sed 1d; }; results r2 | cmp -s - res1.txt"
+check "3 ranks give the same results" bash -c "results() { ncdump \$1/results.nc | sed 1d; }; results r3 | cmp -s - res1.txt"
+check "the fine-tuned model is recorded" grep -q "m-ft" res1.txt
+check "progress lines" grep -q "^\[$units/$units\]" r1.log
+
+# resume: nothing is recomputed
+"$salient" run "$job" -o r1 > resume.log 2>&1; rc=$?
+check "resume: exit 0" test $rc -eq 0
+check "resume: nothing recomputed" grep -q "0 done now, $units done before" resume.log
+check "resume: same results" bash -c "ncdump r1/results.nc | sed 1d | cmp -s - res1.txt"
+
+# SIGKILL every rank midway, then the same command again
+setsid "$mpiexec" -np 2 "$salient" run "$job" -o rk > rk1.log 2>&1 &
+pid=$!
+for i in $(seq 1 300); do [ "$(lines rk/journal.tsv)" -ge 8 ] && break; sleep 0.05; done
+kill -KILL -- -"$pid" 2>/dev/null
+pkill -KILL -f -- "-o rk\$" 2>/dev/null  # every rank, wherever its process group is
+wait "$pid" 2>/dev/null
+for i in $(seq 1 100); do pgrep -f -- "-o rk\$" >/dev/null || break; sleep 0.05; done
+before=$(grep -c '^ok' rk/journal.tsv)
+check "killed midway" test "$before" -ge 8 -a "$before" -lt $units
+"$mpiexec" -np 2 "$salient" run "$job" -o rk > rk2.log 2>&1; rc=$?
+check "after SIGKILL: exit 0" test $rc -eq 0
+check "after SIGKILL: finished units not recomputed" grep -q "$((units - before)) done now, $before done before" rk2.log
+check "after SIGKILL: results equal an uninterrupted run's" bash -c "ncdump rk/results.nc | sed 1d | cmp -s - res1.txt"
+
+# SIGTERM to every rank, as Slurm's srun --signal does: a clean, quick, resumable exit
+"$mpiexec" -np 2 "$salient" run "$job" -o rt > rt.log 2>&1 &
+pid=$!
+for i in $(seq 1 300); do [ "$(lines rt/journal.tsv)" -ge 5 ] && break; sleep 0.05; done
+t0=$(date +%s.%N)
+pkill -TERM -f -- "^$salient run $job -o rt\$"  # the ranks, not mpirun
+wait "$pid"; rc=$?
+t1=$(date +%s.%N)
+check "SIGTERM: exit 75 (resumable)" test $rc -eq 75
+check "SIGTERM: within 5 s" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }'
+check "SIGTERM: says how to resume" grep -q "resume" rt.log
+"$salient" run "$job" -o rt > rt2.log 2>&1; rc=$?
+check "after SIGTERM: resumes to the end" test $rc -eq 0
+
+# two runs on one folder: the second is refused, the first is not disturbed
+"$salient" run "$job" -o rl > rl1.log 2>&1 &
+pid=$!
+for i in $(seq 1 300); do [ -f rl/lock ] && [ "$(lines rl/journal.tsv)" -ge 1 ] && break; sleep 0.05; done
+"$salient" run "$job" -o rl > rl2.log 2>&1; rc=$?
+check "a second run on the same folder is refused" test $rc -ne 0
+check "the refusal names the lock" grep -q "in use by another salient run" rl2.log
+wait "$pid"; rc=$?
+check "the first run completes" test $rc -eq 0
+
+# one model's shard corrupted: its units fail, the others complete
+cp -r study broken
+head -c 3000 study/m-other/shard-00001.nc > broken/m-other/shard-00001.nc
+"$salient" run broken/study.cfg -o rb > rb.log 2>&1; rc=$?
+check "corrupt shard: exit 3" test $rc -eq 3
+check "corrupt shard: its units failed" test "$(grep -c '^failed	m-other/' rb/journal.tsv)" -eq 15
+check "corrupt shard: the message names the shard" grep -q "shard-00001.nc" rb/journal.tsv
+check "corrupt shard: every other unit completed" test "$(grep -c '^ok' rb/journal.tsv)" -eq 30
+check "corrupt shard: results mark the failed units" bash -c "ncdump rb/results.nc | grep -q '\"failed\"'"
+
+echo "test-run: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
