@@ -28,6 +28,7 @@ extern const cli_command cli_import_command;
 extern const cli_command cli_inspect_command;
 extern const cli_command cli_probe_command;
 extern const cli_command cli_run_command;
+extern const cli_command cli_compare_command;
 
 /* Exit-code table for --help texts. */
 #define CLI_EXIT_DOC                                                                       \

@@ -21,7 +21,8 @@ const char *argp_program_version = "salient " SALIENT_VERSION_STRING;
 const char *argp_program_bug_address = "the salient issue tracker";
 
 static const cli_command *const commands[] = {&cli_import_command, &cli_inspect_command,
-                                              &cli_probe_command, &cli_run_command};
+                                              &cli_probe_command, &cli_run_command,
+                                              &cli_compare_command};
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
 
 /* The commands, listed in --help as documentation entries. */
@@ -35,6 +36,8 @@ static const struct argp_option top_options[] = {
      "train one elastic-net probe on a model's layers for a token task", 1},
     {"run", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
      "run a study (job file): every model x layer x task, resumable", 1},
+    {"compare", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+     "compare two studies' results figure by figure (nightly reproduction)", 1},
     {NULL, 0, NULL, 0, "Options:", 2},
     {0}};
 

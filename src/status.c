@@ -19,6 +19,7 @@ const char *sal_status_str(sal_status s)
     case SAL_ERR_EXISTS: return "output exists";
     case SAL_ERR_INTERRUPTED: return "interrupted (resumable)";
     case SAL_ERR_UNITS_FAILED: return "some units failed";
+    case SAL_ERR_DIFFERS: return "results differ";
     }
     return "unknown status";
 }
@@ -85,6 +86,7 @@ int sal_exit_code(sal_status s)
     case SAL_ERR_EXISTS: return 73;
     case SAL_ERR_INTERRUPTED: return 75;
     case SAL_ERR_UNITS_FAILED: return 3;
+    case SAL_ERR_DIFFERS: return 1;
     default: return 70;
     }
 }

@@ -89,5 +89,21 @@ check "corrupt shard: the message names the shard" grep -q "shard-00001.nc" rb/j
 check "corrupt shard: every other unit completed" test "$(grep -c '^ok' rb/journal.tsv)" -eq 30
 check "corrupt shard: results mark the failed units" bash -c "ncdump rb/results.nc | grep -q '\"failed\"'"
 
+# salient compare: the runs agree; a perturbed figure and missing units are caught
+"$salient" compare r2 r1 > c21.log 2>&1; rc=$?
+check "compare 2 ranks vs 1: exit 0" test $rc -eq 0
+check "compare counts figures" grep -q "0 drift" c21.log
+"$salient" compare r3 r1 > c31.log 2>&1; rc=$?
+check "compare 3 ranks vs 1: exit 0" test $rc -eq 0
+mkdir -p pert
+ncdump r1/results.nc | awk '!done && /:oracle_test = / { sub(/= [^ ;]+/, "= 0.123456"); done = 1 } { print }' > pert.cdl
+ncgen -4 -o pert/results.nc pert.cdl
+"$salient" compare r1 pert > cp.log 2>&1; rc=$?
+check "compare a perturbed figure: exit 1" test $rc -eq 1
+check "compare names the drifting figure" grep -q "drift .*oracle_test .*0.123456" cp.log
+"$salient" compare rb r1 > cb.log 2>&1; rc=$?
+check "compare with failed units: exit 1" test $rc -eq 1
+check "compare lists the missing units" test "$(grep -c '^missing' cb.log)" -eq 15
+
 echo "test-run: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -24,6 +24,7 @@ typedef enum sal_status {
     SAL_ERR_EXISTS = 7,  /* an output already exists and overwriting was not asked for */
     SAL_ERR_INTERRUPTED = 8, /* stopped by a signal; the work done so far is saved (resumable) */
     SAL_ERR_UNITS_FAILED = 9, /* a study finished, but some of its units failed */
+    SAL_ERR_DIFFERS = 10,     /* two results differ beyond tolerance (salient compare) */
 } sal_status;
 
 /* Return a short constant name for a status ("bad input format", ...). */
@@ -50,7 +51,7 @@ void sal_clear_error(void);
 /* The process exit code for a status: 0 for SAL_OK, 64 (EX_USAGE) for SAL_ERR_ARG,
  * 65 (EX_DATAERR) for bad input, 74 (EX_IOERR) for I/O, 73 for an existing output,
  * 75 (EX_TEMPFAIL) for an interrupted, resumable run, 3 for a study whose units partly
- * failed, 70 (EX_SOFTWARE) otherwise. */
+ * failed, 1 for results that differ, 70 (EX_SOFTWARE) otherwise. */
 int sal_exit_code(sal_status s);
 
 #endif
