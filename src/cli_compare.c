@@ -16,6 +16,7 @@
 #include <netcdf.h>
 
 #include "cli.h"
+#include "salient/study.h"
 
 typedef struct compare_opts {
     const char *dir[2];
@@ -214,24 +215,6 @@ static int read_units(int ncid, char ***id, char ***status, size_t *n)
     return NC_NOERR;
 }
 
-/* The group name of a unit id (as salient run writes it). */
-static void group_name(const char *id, char *out, size_t n)
-{
-    size_t k = 0;
-    for (const char *p = id; *p && k + 3 < n; p++) {
-        if (*p == '/') {
-            out[k++] = '_';
-            out[k++] = '_';
-        } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') {
-            out[k++] = *p;
-        } else {
-            out[k++] = '_';
-        }
-    }
-    out[k] = '\0';
-}
-
 static sal_status compare_run(void *opts, MPI_Comm comm)
 {
     compare_opts *o = opts;
@@ -266,7 +249,7 @@ static sal_status compare_run(void *opts, MPI_Comm comm)
                 continue;
             char name[300];
             int ga, gb;
-            group_name(id[1][i], name, sizeof(name));
+            sal_study_unit_name(id[1][i], name, sizeof(name));
             if (nc_inq_grp_ncid(nc[0], name, &ga) || nc_inq_grp_ncid(nc[1], name, &gb)) {
                 missing++;
                 printf("missing %-31s group %s\n", id[1][i], name);

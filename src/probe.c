@@ -19,9 +19,11 @@
  *    (one column of S updates every class at once), to a tolerance that shrinks with
  *    the steps (inexact proximal steps; Schmidt, Le Roux & Bach, NIPS 2011). L = 1 is
  *    a true majorizer; smaller L is tried first and backtracked on sufficient decrease
- *    of f. Above GRAM_MAX_D neurons (or on request) the metric is the Gram diagonal,
- *    whose step is closed-form; it majorizes only for L large enough, which the same
- *    backtracking finds.
+ *    of f. After a step that needed backtracking L shrinks only slightly, so that the
+ *    next trial is not rejected again (a rejected L costs a product). Above
+ *    GRAM_MAX_D neurons (or on request) the metric is the Gram diagonal, whose step is
+ *    closed-form; it majorizes only for L large enough, which the same backtracking
+ *    finds.
  *  - FISTA momentum (Beck & Teboulle 2009) with the gradient restart of O'Donoghue &
  *    Candes (2015): when a step turns back against the last move (in the metric), the
  *    momentum starts again from zero.
@@ -50,7 +52,8 @@ void daxpy_(const int *n, const double *alpha, const double *x, const int *incx,
 
 #define GRAM_MAX_D 2048 /* above this many neurons, a diagonal metric instead of the Gram */
 #define L_MIN 1e-6      /* smallest curvature scale tried */
-#define L_SHRINK 0.7    /* after an accepted step */
+#define L_SHRINK 0.7    /* after a step accepted at the first L tried */
+#define L_SHRINK_SLOW 0.95 /* after a step that needed a larger L */
 #define CD_SWEEPS 500   /* coordinate descent sweeps per step, at most */
 
 struct sal_probe_problem {
@@ -248,13 +251,12 @@ static double loss_grad(sal_probe_problem *pb, const double *z, double *G, doubl
             if (z[i + c * ldz] > zmax)
                 zmax = z[i + c * ldz];
         double s = 0;
-        for (int c = 0; c < C; c++)
-            s += exp(z[i + c * ldz] - zmax);
-        double lse = zmax + log(s);
-        loss += lse - z[i + pb->ly[i] * ldz];
+        for (int c = 0; c < C; c++) /* the exponentials wait in r for the residuals */
+            s += r[i + c * ldz] = exp(z[i + c * ldz] - zmax);
+        loss += zmax + log(s) - z[i + pb->ly[i] * ldz];
         if (G) {
             for (int c = 0; c < C; c++) {
-                double v = (exp(z[i + c * ldz] - lse) - (c == pb->ly[i])) * invn;
+                double v = (r[i + c * ldz] / s - (c == pb->ly[i])) * invn;
                 r[i + c * ldz] = v;
                 gb[c] += v;
             }
@@ -547,7 +549,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             for (int c = 0; c < C; c++)
                 Gc[c + j * C] = G[c + j * C] - pb->mu[j] * gb[c];
         double df, quad, lin;
-        int descended;
+        int descended, rejected = 0;
         for (;;) {
             /* inexact steps: the inner tolerance follows the size of the last step
              * (errors that shrink with the steps keep the outer method convergent) */
@@ -574,6 +576,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             if (descended || L >= l_max)
                 break;
             L = fmin(l_max, 2 * L);
+            rejected = 1;
         }
         if (!descended && beta == 0) /* a majorized step that cannot descend: rounding */
             break;
@@ -598,7 +601,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             tprev = tk;
             tk = tn;
         }
-        L = fmax(L_MIN, L * L_SHRINK);
+        L = fmax(L_MIN, L * (rejected ? L_SHRINK_SLOW : L_SHRINK));
         if (p->verbose && rank == 0 && it % 50 == 0)
             fprintf(stderr, "probe: iteration %d objective %.12g L %.3g\n", it,
                     fW + penalty(W, n, l1, l2), L);

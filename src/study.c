@@ -105,8 +105,7 @@ sal_status sal_study_units(const sal_job *job, sal_study_unit **units, int *n)
     return st;
 }
 
-/* A file-name-safe form of a unit id ("use-lite/L0/pos" -> "use-lite__L0__pos"). */
-static void safe_name(const char *id, char *out, size_t n)
+void sal_study_unit_name(const char *id, char *out, size_t n)
 {
     size_t k = 0;
     for (const char *p = id; *p && k + 3 < n; p++) {
@@ -357,7 +356,7 @@ static sal_status settle(books *b, int i, sal_status st, const char *msg, const 
                          size_t len)
 {
     char name[300], path[PATH_MAX + 320];
-    safe_name(b->units[i].id, name, sizeof(name));
+    sal_study_unit_name(b->units[i].id, name, sizeof(name));
     snprintf(path, sizeof(path), "%s/units/%s.rec", b->dir, name);
     sal_status ws = SAL_OK;
     if (st == SAL_OK && (ws = write_file(path, rec, len)) == SAL_OK)
@@ -405,7 +404,7 @@ static sal_status write_results(books *b)
         if (b->state[i] != 1)
             continue;
         char name[300], rec[PATH_MAX + 320];
-        safe_name(id, name, sizeof(name));
+        sal_study_unit_name(id, name, sizeof(name));
         snprintf(rec, sizeof(rec), "%s/units/%s.rec", b->dir, name);
         FILE *f = fopen(rec, "rb");
         void *buf = NULL;

@@ -18,19 +18,6 @@
 #include "salient/dataset.h"
 #include "testutil.h"
 
-/* splitmix64: the same stream on every process */
-static uint64_t rng_state;
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double urand(void)
-{
-    return (double)(rng_next() >> 11) / 9007199254740992.0;
-}
 
 /* ---- control task ---------------------------------------------------------------- */
 
@@ -57,7 +44,7 @@ static control_data make_control(int reversed)
     for (int64_t t = 0; t < ntok; t++) {
         int s = (int)(t / SLEN);
         double u = urand();
-        typ[t] = t < V ? (int)t : (int)(rng_next() % V);
+        typ[t] = t < V ? (int)t : (int)(urand() * V);
         lab[t] = u < 0.05 ? -1 : u < 0.5 ? 0 : u < 0.8 ? 1 : u < 0.95 ? 2 : 3;
         if (s % 5 >= 3 && urand() < 0.1)
             lab[t] = 4;

@@ -27,16 +27,6 @@
 #define SLEN 10
 #define NTYPES 300
 
-static uint64_t rng;
-static double urand(void)
-{
-    return (double)(sal_ranking_splitmix64(&rng) >> 11) / 9007199254740992.0;
-}
-static double nrand(void)
-{
-    return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand());
-}
-
 /* Two results agree in every figure the tables use (exactly: records store doubles). */
 static int same_result(const sal_lca_result *a, const sal_lca_result *b)
 {
@@ -105,7 +95,7 @@ int main(int argc, char **argv)
     double *X = malloc(sizeof(double) * (size_t)(N * ND));
     int32_t *lab[3];
     sal_corpus words = SAL_CORPUS_INIT;
-    rng = 2024;
+    rng_state = 2024;
     for (int t = 0; t < 3; t++)
         lab[t] = malloc(sizeof(int32_t) * (size_t)N);
     double mean[ND], scale[ND];

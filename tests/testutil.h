@@ -9,6 +9,7 @@
 #define SALIENT_TESTUTIL_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <mpi.h>
@@ -43,6 +44,24 @@ static inline int test_rank(void)
         CHECK(st_ == SAL_OK, "%s returned %s: %s", #expr, sal_status_str(st_),            \
               sal_errmsg());                                                               \
     } while (0)
+
+/* splitmix64 random numbers: the same stream on every process and machine. */
+static uint64_t rng_state;
+static inline double urand(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* A standard normal deviate (Box-Muller) from urand. */
+static inline double nrand(void)
+{
+    double u = urand(), v = urand();
+    return sqrt(-2 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
 
 static inline int test_finish(const char *name)
 {

@@ -46,6 +46,10 @@ sal_status sal_study_units(const sal_job *job, sal_study_unit **units, int *n);
  * out work; the run then returns with summary->interrupted set. Collective over comm. */
 sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *summary);
 
+/* The file and group name of a unit id: '/' becomes "__", anything but letters,
+ * digits, '-' and '_' becomes '_' ("use-lite/L0/pos" -> "use-lite__L0__pos"). */
+void sal_study_unit_name(const char *id, char *out, size_t n);
+
 /* Ask a running study to stop (async-signal-safe: sets a flag). */
 void sal_study_request_stop(void);
 
