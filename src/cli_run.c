@@ -121,6 +121,9 @@ static sal_status run_run(void *opts, MPI_Comm comm)
                                    : "");
             printf("results: %s/results.nc, journal: %s/journal.tsv\n", job->output,
                    job->output);
+            printf("scheduling: rank 0 spent %.3f ms per unit on bookkeeping; workers were idle "
+                   "%.1f%% of the time\n",
+                   sum.books_ms_per_unit, 100 * sum.idle_share);
             fflush(stdout);
         }
         if (sum.interrupted)

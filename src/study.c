@@ -292,6 +292,7 @@ typedef struct books {
     int lock;            /* descriptor holding the output folder's lock, -1 */
     char dir[PATH_MAX];
     double t0;
+    double books_seconds; /* rank 0's time in bookkeeping: storing, journaling, choosing */
     int done, failed, skipped, inflight;
     sal_study_summary *sum;
 } books;
@@ -492,12 +493,16 @@ static sal_status run_master(books *b, MPI_Comm comm, int size, worker *self)
             MPI_Recv(data, (int)head[3], MPI_BYTE, src, TAG_DATA, comm, MPI_STATUS_IGNORE);
             b->inflight--;
             sal_status us = (sal_status)head[2];
+            double tb = MPI_Wtime();
             sal_status ws = settle(b, (int)head[1], us, us ? data : NULL, data, (size_t)head[3]);
+            b->books_seconds += MPI_Wtime() - tb;
             if (ws && st == SAL_OK)
                 st = ws;
             free(data);
         }
+        double tn = MPI_Wtime();
         int next = st == SAL_OK && !stop_requested ? next_unit(b) : -1;
+        b->books_seconds += MPI_Wtime() - tn;
         MPI_Send(&next, 1, MPI_INT, src, TAG_WORK, comm);
         if (next < 0)
             active--;
@@ -505,9 +510,11 @@ static sal_status run_master(books *b, MPI_Comm comm, int size, worker *self)
     return st;
 }
 
-static void run_worker(const sal_job *job, const sal_study_unit *units, MPI_Comm comm,
-                       worker *w)
+/* Returns the seconds the worker spent waiting for work. */
+static double run_worker(const sal_job *job, const sal_study_unit *units, MPI_Comm comm,
+                         worker *w)
 {
+    double idle = 0;
     long long head[4] = {MSG_READY, -1, 0, 0};
     void *payload = NULL;
     for (;;) {
@@ -517,7 +524,9 @@ static void run_worker(const sal_job *job, const sal_study_unit *units, MPI_Comm
         free(payload);
         payload = NULL;
         int i;
+        double tw = MPI_Wtime();
         MPI_Recv(&i, 1, MPI_INT, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
+        idle += MPI_Wtime() - tw;
         if (i < 0)
             break;
         size_t len = 0;
@@ -529,6 +538,7 @@ static void run_worker(const sal_job *job, const sal_study_unit *units, MPI_Comm
         }
         head[0] = MSG_RESULT, head[1] = i, head[2] = st, head[3] = (long long)len;
     }
+    return idle;
 }
 
 sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *summary)
@@ -548,6 +558,7 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
     b.job = job;
     b.t0 = MPI_Wtime();
     worker w;
+    double idle = 0;
     memset(&w, 0, sizeof(w));
     w.model = w.task = -1;
     w.layer = -2;
@@ -589,9 +600,14 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
         if (st == SAL_OK)
             st = write_results(&b);
     } else {
-        run_worker(job, b.units, comm, &w);
+        idle = run_worker(job, b.units, comm, &w);
     }
     st = sal_agree(st, comm);
+    /* the scheduler's own cost: rank 0's bookkeeping per unit, and how long workers waited */
+    double idle_sum = 0, wall = MPI_Wtime() - b.t0;
+    MPI_Reduce(&idle, &idle_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
+    summary->books_ms_per_unit = b.done + b.failed ? 1e3 * b.books_seconds / (b.done + b.failed) : 0;
+    summary->idle_share = size > 1 && wall > 0 ? idle_sum / ((size - 1) * wall) : 0;
     summary->units = b.n;
     summary->skipped = b.skipped;
     summary->done = b.done;

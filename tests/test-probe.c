@@ -135,7 +135,7 @@ static void rank_neurons(const sal_probe *pr, int64_t *order)
     free(score);
 }
 
-static void check_optimality(const sal_grid *g, int rank)
+static void check_optimality(const sal_grid *g, int rank, int size)
 {
     struct {
         int64_t N, D;
@@ -163,7 +163,7 @@ static void check_optimality(const sal_grid *g, int rank)
         prm.tol = 1e-7;
         prm.metric = cases[t].metric;
         prm.verbose = getenv("PROBE_VERBOSE") != NULL;
-        sal_probe pr, longer;
+        sal_probe pr, longer = {0};
         CHECK_OK(sal_probe_solve(pb, &prm, NULL, &pr));
         double obj, viol;
         serial_kkt(&p, &pr, prm.lambda1, prm.lambda2, &obj, &viol);
@@ -171,15 +171,20 @@ static void check_optimality(const sal_grid *g, int rank)
               viol, pr.violation);
         CHECK(fabs(obj - pr.objective) <= 1e-10 * fabs(obj), "case %zu: objective %.17g vs %.17g",
               t, pr.objective, obj);
-        /* ten times the iterations, with a tolerance it cannot meet */
-        sal_probe_params lp = prm;
-        lp.tol = 1e-300;
-        lp.max_iter = 10 * pr.iterations;
-        sal_status st = sal_probe_solve(pb, &lp, NULL, &longer);
-        CHECK(st == SAL_OK || st == SAL_ERR_NOCONV, "long run failed");
-        CHECK(pr.objective - longer.objective <= 1e-9 * fabs(pr.objective),
-              "case %zu: 10x run lowered the objective from %.17g to %.17g", t, pr.objective,
-              longer.objective);
+        /* ten times the iterations, with a tolerance it cannot meet (on one rank only:
+         * optimality does not depend on the grid, which check_grids covers, and thousands
+         * of oversubscribed collectives would only slow the suite) */
+        longer.objective = pr.objective;
+        if (size == 1) {
+            sal_probe_params lp = prm;
+            lp.tol = 1e-300;
+            lp.max_iter = 10 * pr.iterations;
+            sal_status st = sal_probe_solve(pb, &lp, NULL, &longer);
+            CHECK(st == SAL_OK || st == SAL_ERR_NOCONV, "long run failed");
+            CHECK(pr.objective - longer.objective <= 1e-9 * fabs(pr.objective),
+                  "case %zu: 10x run lowered the objective from %.17g to %.17g", t, pr.objective,
+                  longer.objective);
+        }
         if (rank == 0)
             printf("case %zu: N=%lld D=%lld C=%d l1=%g l2=%g %s: %d iterations, %d products, "
                    "violation %.2g, objective %.12g (10x run: %.12g)\n",
@@ -305,14 +310,14 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     sal_grid *g;
     CHECK_OK(sal_grid_init(MPI_COMM_WORLD, 0, 0, &g));
-    check_optimality(g, rank);
+    check_optimality(g, rank, size);
     check_planted(g);
     check_grids(g, rank, size);
     check_bad_input(g);
     sal_grid_free(g);
     if (size == 4) { /* a 2 x 2 grid too */
         CHECK_OK(sal_grid_init(MPI_COMM_WORLD, 2, 2, &g));
-        check_optimality(g, rank);
+        check_optimality(g, rank, size);
         sal_grid_free(g);
     }
     int rc = test_finish("test-probe");

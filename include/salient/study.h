@@ -35,6 +35,8 @@ typedef struct sal_study_summary {
     int failed;      /* failed (journaled with their message) */
     int interrupted; /* 1 if a signal stopped the run before the end */
     double seconds;
+    double books_ms_per_unit; /* rank 0's bookkeeping per finished unit (rank 0 only) */
+    double idle_share;        /* workers' time waiting for work / their wall time (rank 0) */
 } sal_study_summary;
 
 /* Expand the job into units (rank 0: opens every model's index for its layers and
