@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: install dependencies, build, and run the bundled default
-# job on this machine with 2 MPI ranks. Until the study pipeline lands (`salient run`),
-# the job imports the bundled NeuroX-format activations (jobs/demo/data: a per-layer
-# HDF5 export with layer widths 4, 6, 6 and a JSON-lines export of the same sentences)
-# and inspects the resulting shards. Output: out/demo/.
+# study on this machine with 2 MPI ranks: import the bundled NeuroX-format activations
+# (jobs/demo/data: a per-layer HDF5 export with layer widths 4, 6, 6 and a JSON-lines
+# export of the same sentences), inspect them, and run jobs/demo.cfg with `salient run`.
+# Output: out/demo/ (models, inspect.txt, study/ with results.nc and the journal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -19,3 +19,5 @@ mpirun -np 2 "$salient" import --format=neurox-hdf5 --model=demo-layers --archit
 mpirun -np 2 "$salient" import --format=neurox-json --model=demo-json --architecture=synthetic \
   --tokens="$data/sentences.txt" --force -o "$out/models/demo-json" "$data/demo.jsonl"
 mpirun -np 2 "$salient" inspect "$out/models/demo-layers" "$out/models/demo-json" | tee "$out/inspect.txt"
+rm -rf "$out/study"
+mpirun -np 2 "$salient" run jobs/demo.cfg -o "$out/study"
