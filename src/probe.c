@@ -318,9 +318,8 @@ static double violation(const double *W, const double *G, const double *gb, int6
  *   min_w  gc_c^T (w - y_c) + (L/4) (w - y_c)^T S (w - y_c) + l1 |w|_1 + l2 |w|^2
  * by cyclic coordinate descent, all classes at once per neuron j (arrays are C x D,
  * column-major: entry (c, j) at [c + j*C]). V = S (W - Y), D x C column-major, is kept
- * up to date. Active
- * set: after a full sweep, sweep the neurons with a nonzero weight until they settle,
- * then a full sweep again; stop when a full sweep moves nothing by more than tol_in
+ * up to date. Active set: after a full sweep, sweep the neurons with a nonzero weight
+ * until they settle, then a full sweep again; stop when a full sweep moves nothing by more than tol_in
  * (in gradient units). Returns (L/4) sum_c (w_c - y_c)^T S (w_c - y_c).
  */
 static double prox_cd(const double *S, const double *var, int64_t D, int C, const double *Y,
