@@ -512,6 +512,14 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     int it, converged = 0, since_refresh = 0;
     double last_step = INFINITY; /* gradient-unit size of the last step: (L/2) |S D|_inf */
     for (it = 1; it <= p->max_iter; it++) {
+        if (it % 10 == 0) { /* a stop request (SIGTERM) ends the solve on every rank at once */
+            int stop = sal_stop_requested();
+            MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, pb->comm);
+            if (stop) {
+                st = sal_fail(SAL_ERR_INTERRUPTED, "probe interrupted after %d iterations", it);
+                break;
+            }
+        }
         double beta = (tprev - 1) / tk;
         if (beta > 0) {
             for (int64_t i = 0; i < n; i++)
@@ -642,7 +650,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     out->iterations = it > p->max_iter ? p->max_iter : it;
     out->gemms = pb->gemms;
     out->seconds = MPI_Wtime() - t0;
-    if (!converged)
+    if (!converged && st == SAL_OK)
         st = sal_fail(SAL_ERR_NOCONV,
                       "probe stopped after %d iterations with optimality violation %.3g "
                       "(tolerance %.3g)",

@@ -1,10 +1,22 @@
 /* status.c - status codes and the per-process error message (see status.h). */
 #include "salient/status.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 static char errbuf[2048];
+static volatile sig_atomic_t stop_flag;
+
+void sal_request_stop(void)
+{
+    stop_flag = 1;
+}
+
+int sal_stop_requested(void)
+{
+    return stop_flag != 0;
+}
 
 const char *sal_status_str(sal_status s)
 {

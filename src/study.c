@@ -33,17 +33,16 @@
 enum { TAG_HEAD = 11, TAG_DATA = 12, TAG_WORK = 13 };
 enum { MSG_READY = 0, MSG_RESULT = 1 };
 
-static volatile sig_atomic_t stop_requested;
-
 void sal_study_request_stop(void)
 {
-    stop_requested = 1;
+    sal_request_stop();
 }
 
+/* SIGTERM / SIGINT: no new units, and the running probes stop at their next check. */
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    sal_request_stop();
 }
 
 /* ---- units --------------------------------------------------------------------- */
@@ -356,6 +355,10 @@ static sal_status write_file(const char *path, const void *buf, size_t len)
 static sal_status settle(books *b, int i, sal_status st, const char *msg, const void *rec,
                          size_t len)
 {
+    if (st == SAL_ERR_INTERRUPTED) { /* stopped by a signal: pending again, for the resume */
+        b->state[i] = 0;
+        return SAL_OK;
+    }
     char name[300], path[PATH_MAX + 320];
     sal_study_unit_name(b->units[i].id, name, sizeof(name));
     snprintf(path, sizeof(path), "%s/units/%s.rec", b->dir, name);
@@ -472,7 +475,7 @@ static sal_status run_master(books *b, MPI_Comm comm, int size, worker *self)
     sal_status st = SAL_OK;
     if (size == 1) { /* rank 0 does the work too */
         int i;
-        while (st == SAL_OK && !stop_requested && (i = next_unit(b)) >= 0) {
+        while (st == SAL_OK && !sal_stop_requested() && (i = next_unit(b)) >= 0) {
             void *rec;
             size_t len;
             sal_status us = compute_unit(b->job, &b->units[i], self, &rec, &len);
@@ -501,7 +504,7 @@ static sal_status run_master(books *b, MPI_Comm comm, int size, worker *self)
             free(data);
         }
         double tn = MPI_Wtime();
-        int next = st == SAL_OK && !stop_requested ? next_unit(b) : -1;
+        int next = st == SAL_OK && !sal_stop_requested() ? next_unit(b) : -1;
         b->books_seconds += MPI_Wtime() - tn;
         MPI_Send(&next, 1, MPI_INT, src, TAG_WORK, comm);
         if (next < 0)
@@ -612,7 +615,7 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
     summary->skipped = b.skipped;
     summary->done = b.done;
     summary->failed = b.failed;
-    summary->interrupted = stop_requested != 0;
+    summary->interrupted = sal_stop_requested();
     MPI_Bcast(&summary->done, 1, MPI_INT, 0, comm);
     MPI_Bcast(&summary->failed, 1, MPI_INT, 0, comm);
     MPI_Bcast(&summary->skipped, 1, MPI_INT, 0, comm);

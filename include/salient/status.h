@@ -48,6 +48,13 @@ const char *sal_errmsg(void);
 /* Clear the recorded message. */
 void sal_clear_error(void);
 
+/* Ask long computations in this process to stop at their next check (async-signal-safe:
+ * sets a flag; called from signal handlers). */
+void sal_request_stop(void);
+
+/* Nonzero once sal_request_stop was called. */
+int sal_stop_requested(void);
+
 /* The process exit code for a status: 0 for SAL_OK, 64 (EX_USAGE) for SAL_ERR_ARG,
  * 65 (EX_DATAERR) for bad input, 74 (EX_IOERR) for I/O, 73 for an existing output,
  * 75 (EX_TEMPFAIL) for an interrupted, resumable run, 3 for a study whose units partly
