@@ -29,6 +29,10 @@ extern const cli_command cli_inspect_command;
 extern const cli_command cli_probe_command;
 extern const cli_command cli_run_command;
 extern const cli_command cli_compare_command;
+extern const cli_command cli_report_command;
+
+/* Write the tables of the study in dir (salient report). Collective over comm. */
+sal_status cli_report_dir(const char *dir, MPI_Comm comm);
 
 /* Exit-code table for --help texts. */
 #define CLI_EXIT_DOC                                                                       \

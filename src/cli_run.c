@@ -126,10 +126,12 @@ static sal_status run_run(void *opts, MPI_Comm comm)
                    sum.books_ms_per_unit, 100 * sum.idle_share);
             fflush(stdout);
         }
-        if (sum.interrupted)
+        if (!sum.interrupted)
+            st = cli_report_dir(job->output, comm); /* the tables, failed cells marked */
+        if (st == SAL_OK && sum.interrupted)
             st = sal_fail(SAL_ERR_INTERRUPTED, "stopped by a signal after %d units; the rest "
                           "resumes with the same command", sum.done);
-        else if (sum.failed)
+        else if (st == SAL_OK && sum.failed)
             st = sal_fail(SAL_ERR_UNITS_FAILED, "%d of %d units failed (see %s/journal.tsv)",
                           sum.failed, sum.units, job->output);
     }

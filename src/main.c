@@ -22,7 +22,7 @@ const char *argp_program_bug_address = "the salient issue tracker";
 
 static const cli_command *const commands[] = {&cli_import_command, &cli_inspect_command,
                                               &cli_probe_command, &cli_run_command,
-                                              &cli_compare_command};
+                                              &cli_compare_command, &cli_report_command};
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
 
 /* The commands, listed in --help as documentation entries. */
@@ -36,6 +36,9 @@ static const struct argp_option top_options[] = {
      "train one elastic-net probe on a model's layers for a token task", 1},
     {"run", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
      "run a study (job file): every model x layer x task, resumable", 1},
+    {"report", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
+     "write a study's tables (layer-wise, cross-architecture, fine-tuning): CSV, Markdown, LaTeX",
+     1},
     {"compare", 0, NULL, OPTION_DOC | OPTION_NO_USAGE,
      "compare two studies' results figure by figure (nightly reproduction)", 1},
     {NULL, 0, NULL, 0, "Options:", 2},

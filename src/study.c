@@ -398,6 +398,21 @@ static sal_status write_results(books *b)
     nc_def_dim(ncid, "unit", (size_t)b->n, &du);
     nc_def_var(ncid, "unit_id", NC_STRING, 1, &du, &vid);
     nc_def_var(ncid, "unit_status", NC_STRING, 1, &du, &vst);
+    /* the models, for the report: name, architecture label, base model ("" if none) */
+    int dm, vmn, vma, vmb;
+    nc_def_dim(ncid, "model", (size_t)b->job->nmodels, &dm);
+    nc_def_var(ncid, "model_name", NC_STRING, 1, &dm, &vmn);
+    nc_def_var(ncid, "model_architecture", NC_STRING, 1, &dm, &vma);
+    nc_def_var(ncid, "model_base", NC_STRING, 1, &dm, &vmb);
+    for (int k = 0; k < b->job->nmodels; k++) {
+        const sal_job_model *jm = &b->job->models[k];
+        const char *base = jm->base >= 0 ? b->job->models[jm->base].name : "";
+        const char *arch = jm->architecture ? jm->architecture : "";
+        size_t kk = (size_t)k;
+        nc_put_var1_string(ncid, vmn, &kk, (const char **)&jm->name);
+        nc_put_var1_string(ncid, vma, &kk, &arch);
+        nc_put_var1_string(ncid, vmb, &kk, &base);
+    }
     for (int i = 0; i < b->n && st == SAL_OK; i++) {
         const char *id = b->units[i].id, *status = b->state[i] == 1   ? "ok"
                                                    : b->state[i] == 2 ? "failed"

@@ -89,6 +89,18 @@ check "corrupt shard: the message names the shard" grep -q "shard-00001.nc" rb/j
 check "corrupt shard: every other unit completed" test "$(grep -c '^ok' rb/journal.tsv)" -eq 30
 check "corrupt shard: results mark the failed units" bash -c "ncdump rb/results.nc | grep -q '\"failed\"'"
 
+# the tables: written at the end of a run, and by salient report; failed cells marked
+check "run wrote the layer-wise table" test -s r1/tables/layerwise.md
+for f in layerwise cross-architecture fine-tuning; do
+  for e in csv md tex; do check "table $f.$e" test -s "r1/tables/$f.$e"; done
+done
+check "A is best found in layer 0" grep -q "^| A | best layer | [0-9.]* (L0)" r1/tables/cross-architecture.md
+check "B is best found in layer 3" grep -q "^| B | best layer | [0-9.]* (L3)" r1/tables/cross-architecture.md
+check "the fine-tuned model sits beside its base" grep -q "m-ft vs m-base" r1/tables/fine-tuning.md
+"$salient" report rb > rep.log 2>&1; rc=$?
+check "report of a run with failed units: exit 0" test $rc -eq 0
+check "failed cells are marked" grep -q "| m-other | A | failed" rb/tables/layerwise.md
+
 # salient compare: the runs agree; a perturbed figure and missing units are caught
 "$salient" compare r2 r1 > c21.log 2>&1; rc=$?
 check "compare 2 ranks vs 1: exit 0" test $rc -eq 0
