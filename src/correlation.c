@@ -75,55 +75,6 @@ static const char *check_pair(const sal_pmat *X, const sal_pmat *Y, const sal_gr
     return NULL;
 }
 
-/* Local column sums of the local part a (ld lld) into sums[global column] (zeroed
- * first); with ext != NULL also the largest entry into ext[j] and minus the smallest
- * into ext[D + j]. The first non-finite entry is reported. Not collective. */
-static sal_status local_col_stats(const sal_pmat *X, const double *a, int64_t lld, double *sums,
-                                  double *ext, const char *name)
-{
-    int64_t D = X->desc[SAL_N];
-    memset(sums, 0, sizeof(*sums) * (size_t)D);
-    if (ext)
-        for (int64_t j = 0; j < 2 * D; j++)
-            ext[j] = -INFINITY;
-    for (int64_t jl = 0; jl < X->lcols; jl++) {
-        const double *col = a + jl * lld;
-        int64_t gj = sal_pmat_gcol(X, jl);
-        double s = 0, hi = -INFINITY, lo = INFINITY;
-        for (int64_t il = 0; il < X->lrows; il++) {
-            s += col[il];
-            hi = fmax(hi, col[il]);
-            lo = fmin(lo, col[il]);
-        }
-        if (!isfinite(s)) {
-            for (int64_t il = 0; il < X->lrows; il++)
-                if (!isfinite(col[il]))
-                    return sal_fail(SAL_ERR_FORMAT,
-                                    "correlation: %s: activation of token row "
-                                    "%lld, neuron %lld is %s",
-                                    name, (long long)sal_pmat_grow(X, il), (long long)gj,
-                                    isnan(col[il]) ? "NaN" : "infinite");
-        }
-        sums[gj] = s;
-        if (ext) {
-            ext[gj] = hi;
-            ext[D + gj] = -lo;
-        }
-    }
-    return SAL_OK;
-}
-
-/* Z = X - mu by global column (local parts; Z has X's shape and leading dimension). */
-static void center_copy(const sal_pmat *X, const double *mu, sal_pmat *Z)
-{
-    int64_t lld = X->desc[SAL_LLD];
-    for (int64_t jl = 0; jl < X->lcols; jl++) {
-        double m = mu[sal_pmat_gcol(X, jl)];
-        for (int64_t il = 0; il < X->lrows; il++)
-            Z->a[il + jl * lld] = X->a[il + jl * lld] - m;
-    }
-}
-
 /* Z (allocated here, X's shape) := the columns of X centered and scaled to unit norm,
  * a constant column zeroed and flagged in flags[D] (on every process); the number of
  * constant columns into *nconst. On failure Z is unallocated. Collective; the status
@@ -145,33 +96,31 @@ static sal_status standardize(const sal_pmat *X, MPI_Comm comm, const char *name
                       "correlation: out of memory for a standardized copy of "
                       "%lld x %lld activations",
                       (long long)N, (long long)D);
-    else
-        st = local_col_stats(X, X->a, lld, mu, ext, name);
     if ((st = sal_agree(st, comm)))
         goto done;
-
-    /* mean, then its correction from the mean of the deviations */
-    MPI_Allreduce(MPI_IN_PLACE, mu, (int)D, MPI_DOUBLE, MPI_SUM, comm);
-    MPI_Allreduce(MPI_IN_PLACE, ext, (int)(2 * D), MPI_DOUBLE, MPI_MAX, comm);
-    for (int64_t j = 0; j < D; j++)
-        mu[j] /= (double)N;
-    center_copy(X, mu, Z);
-    local_col_stats(X, Z->a, lld, buf, NULL, name); /* finite: X was checked */
-    MPI_Allreduce(MPI_IN_PLACE, buf, (int)D, MPI_DOUBLE, MPI_SUM, comm);
-    for (int64_t j = 0; j < D; j++)
-        mu[j] += buf[j] / (double)N;
-    center_copy(X, mu, Z);
-
-    /* column norms of the deviations */
-    memset(buf, 0, sizeof(*buf) * (size_t)D);
+    /* corrected two-pass means and variances (NaN/Inf refused), then the deviations */
+    if ((st = sal_pmat_col_stats(X, comm, mu, buf))) {
+        sal_fail_context(st, "correlation: %s", name);
+        goto done;
+    }
+    sal_pmat_sub_col(X, mu, Z);
+    /* the largest and minus the smallest deviation per column; buf becomes the norms */
+    for (int64_t j = 0; j < 2 * D; j++)
+        ext[j] = -INFINITY;
     for (int64_t jl = 0; jl < Z->lcols; jl++) {
         const double *col = Z->a + jl * lld;
-        double q = 0;
-        for (int64_t il = 0; il < Z->lrows; il++)
-            q += col[il] * col[il];
-        buf[sal_pmat_gcol(Z, jl)] = q;
+        int64_t gj = sal_pmat_gcol(Z, jl);
+        for (int64_t il = 0; il < Z->lrows; il++) {
+            ext[gj] = fmax(ext[gj], col[il]);
+            ext[D + gj] = fmax(ext[D + gj], -col[il]);
+        }
     }
-    MPI_Allreduce(MPI_IN_PLACE, buf, (int)D, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, ext, (int)(2 * D), MPI_DOUBLE, MPI_MAX, comm);
+    for (int64_t j = 0; j < D; j++) {
+        buf[j] *= (double)N; /* sum of squared deviations */
+        ext[j] += mu[j];     /* back to the raw extremes */
+        ext[D + j] -= mu[j];
+    }
     *nconst = 0;
     for (int64_t j = 0; j < D; j++) {
         double norm = sqrt(buf[j]), amax = fmax(fabs(ext[j]), fabs(ext[D + j]));

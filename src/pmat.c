@@ -103,17 +103,40 @@ sal_status sal_pmat_col_stats(const sal_pmat *X, MPI_Comm comm, double *mean, do
     MPI_Allreduce(MPI_IN_PLACE, mean, (int)n, MPI_DOUBLE, MPI_SUM, comm);
     for (int64_t j = 0; j < n; j++)
         mean[j] /= rows;
+    /* second pass: squared deviations, and their sum, which corrects the mean's rounding
+     * (the corrected two-pass algorithm; Chan, Golub & LeVeque 1983) */
+    double *dev = malloc(sizeof(*dev) * (size_t)(2 * n));
+    if ((st = sal_agree(dev ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory"), comm)))
+        return st;
+    memset(dev, 0, sizeof(*dev) * (size_t)(2 * n));
     for (int64_t jl = 0; jl < X->lcols; jl++) {
         const double *col = X->a + jl * lld;
-        double m = mean[sal_pmat_gcol(X, jl)], q = 0;
-        for (int64_t il = 0; il < X->lrows; il++)
-            q += (col[il] - m) * (col[il] - m);
-        var[sal_pmat_gcol(X, jl)] = q;
+        int64_t j = sal_pmat_gcol(X, jl);
+        double m = mean[j], d1 = 0, d2 = 0;
+        for (int64_t il = 0; il < X->lrows; il++) {
+            d1 += col[il] - m;
+            d2 += (col[il] - m) * (col[il] - m);
+        }
+        dev[j] = d1;
+        dev[n + j] = d2;
     }
-    MPI_Allreduce(MPI_IN_PLACE, var, (int)n, MPI_DOUBLE, MPI_SUM, comm);
-    for (int64_t j = 0; j < n; j++)
-        var[j] /= rows;
+    MPI_Allreduce(MPI_IN_PLACE, dev, (int)(2 * n), MPI_DOUBLE, MPI_SUM, comm);
+    for (int64_t j = 0; j < n; j++) {
+        mean[j] += dev[j] / rows;
+        var[j] = fmax(0, (dev[n + j] - dev[j] * dev[j] / rows) / rows);
+    }
+    free(dev);
     return SAL_OK;
+}
+
+void sal_pmat_sub_col(const sal_pmat *X, const double *mean, sal_pmat *Z)
+{
+    int64_t lld = X->desc[SAL_LLD];
+    for (int64_t jl = 0; jl < X->lcols; jl++) {
+        double m = mean[sal_pmat_gcol(X, jl)];
+        for (int64_t il = 0; il < X->lrows; il++)
+            Z->a[il + jl * lld] = X->a[il + jl * lld] - m;
+    }
 }
 
 /* PBLAS asks pilaenv for the panel width of its distributed products. The reference

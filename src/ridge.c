@@ -60,42 +60,6 @@ void sal_ridge_free(sal_ridge *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Column sums of the local part of X into sums (global columns, zeroed first); the
- * first non-finite entry found is reported. Not collective. */
-static sal_status local_col_sums(const sal_pmat *X, double *sums, int64_t D)
-{
-    int64_t lld = X->desc[SAL_LLD];
-    memset(sums, 0, sizeof(*sums) * (size_t)D);
-    for (int64_t jl = 0; jl < X->lcols; jl++) {
-        const double *col = X->a + jl * lld;
-        double s = 0;
-        for (int64_t il = 0; il < X->lrows; il++)
-            s += col[il];
-        if (!isfinite(s)) {
-            for (int64_t il = 0; il < X->lrows; il++)
-                if (!isfinite(col[il]))
-                    return sal_fail(SAL_ERR_FORMAT,
-                                    "activation of token row %lld, neuron %lld is %s",
-                                    (long long)sal_pmat_grow(X, il),
-                                    (long long)sal_pmat_gcol(X, jl),
-                                    isnan(col[il]) ? "NaN" : "infinite");
-        }
-        sums[sal_pmat_gcol(X, jl)] = s;
-    }
-    return SAL_OK;
-}
-
-/* Xc = X - mu (by global column), local parts of the same shape. */
-static void center_copy(const sal_pmat *X, const double *mu, sal_pmat *Xc)
-{
-    int64_t lld = X->desc[SAL_LLD];
-    for (int64_t jl = 0; jl < X->lcols; jl++) {
-        double m = mu[sal_pmat_gcol(X, jl)];
-        for (int64_t il = 0; il < X->lrows; il++)
-            Xc->a[il + jl * lld] = X->a[il + jl * lld] - m;
-    }
-}
-
 sal_status sal_ridge_fit(const sal_pmat *X, const sal_grid *g, const double *y, double lambda2,
                          sal_ridge *out)
 {
@@ -130,7 +94,7 @@ sal_status sal_ridge_fit(const sal_pmat *X, const sal_grid *g, const double *y, 
             goto agree_setup;
         }
     mu = malloc(sizeof(*mu) * (size_t)D);
-    corr = malloc(sizeof(*corr) * (size_t)(N > D ? N : D)); /* column corrections, then y~ */
+    corr = malloc(sizeof(*corr) * (size_t)(N > D ? N : D)); /* column variances, then y~ */
     out->w = malloc(sizeof(*out->w) * (size_t)D);
     memcpy(Xc.desc, X->desc, sizeof(Xc.desc));
     Xc.lrows = X->lrows;
@@ -144,21 +108,14 @@ sal_status sal_ridge_fit(const sal_pmat *X, const sal_grid *g, const double *y, 
     if ((st = sal_pmat_init(&A, g, D, D, nb, nb)) || (st = sal_pmat_init(&Yc, g, N, 1, mb, 1)) ||
         (st = sal_pmat_init(&B, g, D, 1, nb, 1)))
         goto agree_setup;
-    st = local_col_sums(X, mu, D);
 agree_setup:
     if ((st = sal_agree(st, comm)))
         goto free_all;
 
-    /* column means in two passes: mu, then the mean of X - mu corrects it */
-    MPI_Allreduce(MPI_IN_PLACE, mu, (int)D, MPI_DOUBLE, MPI_SUM, comm);
-    for (int64_t j = 0; j < D; j++)
-        mu[j] /= (double)N;
-    center_copy(X, mu, &Xc);
-    local_col_sums(&Xc, corr, D); /* finite: X was checked */
-    MPI_Allreduce(MPI_IN_PLACE, corr, (int)D, MPI_DOUBLE, MPI_SUM, comm);
-    for (int64_t j = 0; j < D; j++)
-        mu[j] += corr[j] / (double)N;
-    center_copy(X, mu, &Xc);
+    /* column means (corrected two passes; NaN/Inf refused), then the centered copy */
+    if ((st = sal_pmat_col_stats(X, comm, mu, corr)))
+        goto free_all;
+    sal_pmat_sub_col(X, mu, &Xc);
 
     /* y~ (y is replicated: the same arithmetic on every process) */
     double ybar = 0, ycorr = 0;

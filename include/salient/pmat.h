@@ -35,10 +35,15 @@ void sal_pmat_scatter_replicated(sal_pmat *p, const double *full, int64_t ld);
  * entries and an Allreduce sums them. Collective over comm. */
 sal_status sal_pmat_allgather(const sal_pmat *p, double *full, int64_t ld, MPI_Comm comm);
 
-/* Column means and variances (population, two passes: no cancellation against large
- * means) of X, on every process. A NaN or infinite entry fails with SAL_ERR_FORMAT
- * naming its row and column. Collective over comm (the grid's communicator). */
+/* Column means and variances (population; the corrected two-pass algorithm, so no
+ * cancellation against large means, and the mean's own rounding corrected) of X, on
+ * every process. A NaN or infinite entry fails with SAL_ERR_FORMAT naming its row and
+ * column. Collective over comm (the grid's communicator). */
 sal_status sal_pmat_col_stats(const sal_pmat *X, MPI_Comm comm, double *mean, double *var);
+
+/* Z := X - 1 mean^T, local parts (Z allocated with X's shape and leading dimension).
+ * Not collective. */
+void sal_pmat_sub_col(const sal_pmat *X, const double *mean, sal_pmat *Z);
 
 /* Global row / column index of local row il / column jl. */
 int64_t sal_pmat_grow(const sal_pmat *p, int64_t il);
