@@ -26,7 +26,9 @@
 
 static const char *const ANALYSIS_NAMES[SAL_JOB_NANALYSES] = {
     "layerwise", "minimal", "ablation", "control", "redundancy", "crossmodel"};
-static const char *const DERIVE_NAMES[] = {"pos-fine", "pos-coarse", "suffix"};
+static const char *const DERIVE_NAMES[] = {"pos-fine", "pos-coarse", "suffix",
+                                           "pos-upos"}; /* SAL_JOB_DERIVE_* */
+#define NDERIVE ((int)(sizeof(DERIVE_NAMES) / sizeof(DERIVE_NAMES[0])))
 static const char *const METRIC_NAMES[] = {"auto", "gram", "diagonal"}; /* SAL_PROBE_METRIC_* */
 
 static const char *const ROOT_KEYS[] = {"study", "output", "models",   "tasks",
@@ -587,12 +589,13 @@ static void read_tasks(checker *ck, const config_setting_t *root, sal_job *j)
                 t->brown[k] = resolve(ck, j->dir, config_setting_get_string(e));
         }
         if (get_string(ck, g, where, "derive", 1, &v, NULL)) {
-            for (int k = 0; k < 3; k++)
+            for (int k = 0; k < NDERIVE; k++)
                 if (strcmp(v, DERIVE_NAMES[k]) == 0)
                     t->derive = k;
             snprintf(name, sizeof(name), "%s.derive", where);
             if (t->derive == SAL_JOB_DERIVE_NONE)
-                NOTE(ck, der, name, "unknown rule '%s' (known: pos-fine, pos-coarse, suffix)", v);
+                NOTE(ck, der, name,
+                     "unknown rule '%s' (known: pos-fine, pos-coarse, pos-upos, suffix)", v);
         }
     }
 }
@@ -955,7 +958,7 @@ const char *sal_job_analysis_name(unsigned a)
     return "?";
 }
 
-const char *sal_job_derive_name(int d) { return d >= 0 && d < 3 ? DERIVE_NAMES[d] : "?"; }
+const char *sal_job_derive_name(int d) { return d >= 0 && d < NDERIVE ? DERIVE_NAMES[d] : "?"; }
 
 const char *sal_job_kind_name(int kind)
 {

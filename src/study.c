@@ -221,11 +221,8 @@ static sal_status compute_unit(const sal_job *job, const sal_study_unit *x, work
             return sal_fail(SAL_ERR_ARG, "task %s: real-valued (ridge) tasks are not part of "
                             "salient run yet", jt->name);
         sal_task_source src = {.labels = jt->labels, .sentences = jt->sentences,
-                               .nbrown = jt->nbrown, .brown = (const char *const *)jt->brown};
-        if (jt->kind == SAL_JOB_TASK_BROWN && jt->derive != SAL_JOB_DERIVE_POS_FINE)
-            return sal_fail(SAL_ERR_ARG, "task %s: derive = \"%s\" is not implemented in C "
-                            "yet; give the labels the extractor wrote (src/extract)",
-                            jt->name, sal_job_derive_name(jt->derive));
+                               .nbrown = jt->nbrown, .brown = (const char *const *)jt->brown,
+                               .derive = jt->derive};
         if ((st = sal_task_read(w->m, jm->name, &src, job->split, job->seed,
                                 (job->analyses & SAL_JOB_CONTROL) != 0, &w->t)))
             return st;

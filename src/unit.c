@@ -33,12 +33,15 @@ sal_status sal_task_read(sal_model *m, const char *model_name, const sal_task_so
     memset(t, 0, sizeof(*t));
     sal_status st = sal_model_read_corpus(m, &words);
     if (st == SAL_OK) {
-        if (src->nbrown > 0)
+        if (src->nbrown > 0) {
             st = sal_labels_read_brown(src->nbrown, src->brown, &lab);
-        else if (src->sentences)
+            if (st == SAL_OK)
+                st = sal_labels_derive(&lab, src->derive);
+        } else if (src->sentences) {
             st = sal_labels_read_text(src->sentences, src->labels, &lab);
-        else
+        } else {
             st = sal_labels_read_tags(src->labels, &words, model_name, &lab);
+        }
     }
     if (st == SAL_OK)
         st = sal_labels_check_alignment(&lab, &words, model_name);

@@ -14,6 +14,7 @@
  *                  control = true; }, ... );                    optional: random weights
  *   tasks    = ( { name = "pos"; labels = "pos.txt"; sentences = "sents.txt"; },
  *                { name = "suffix"; brown = ["ca01", "ca02"]; derive = "suffix"; },
+ *                     (derive = "pos-fine" | "pos-coarse" | "pos-upos" | "suffix")
  *                { name = "depth"; values = "depth.txt"; }, ... );
  *   split    = { train = 0.8; dev = 0.1; test = 0.1; seed = 1; };     optional group
  *   probe    = { l1 = 1e-5 | [1e-5, 1e-4]; l2 = ...; tol = 1e-6;      optional group
@@ -38,6 +39,7 @@
 
 #include <stdint.h>
 
+#include "salient/labels.h"
 #include "salient/lca.h"
 #include "salient/status.h"
 
@@ -48,12 +50,14 @@ enum {
     SAL_JOB_TASK_VALUES = 2, /* one real value per token: a ridge (regression) task */
 };
 
-/* The label rule of a Brown task (src/extract/README.md has the rules). */
+/* The label rule of a Brown task: the rules of labels.h (sal_labels_derive), whose values
+ * these are; src/extract/README.md describes them. Append only. */
 enum {
-    SAL_JOB_DERIVE_NONE = -1,      /* not a Brown task */
-    SAL_JOB_DERIVE_POS_FINE = 0,   /* "pos-fine": the full Brown tag */
-    SAL_JOB_DERIVE_POS_COARSE = 1, /* "pos-coarse": the universal tag set */
-    SAL_JOB_DERIVE_SUFFIX = 2,     /* "suffix" */
+    SAL_JOB_DERIVE_NONE = -1,                                /* not a Brown task */
+    SAL_JOB_DERIVE_POS_FINE = SAL_LABELS_DERIVE_POS_FINE,     /* "pos-fine": the full tag */
+    SAL_JOB_DERIVE_POS_COARSE = SAL_LABELS_DERIVE_POS_COARSE, /* "pos-coarse": the base tag */
+    SAL_JOB_DERIVE_SUFFIX = SAL_LABELS_DERIVE_SUFFIX, /* "suffix": frequent suffix or OTHER */
+    SAL_JOB_DERIVE_POS_UPOS = SAL_LABELS_DERIVE_POS_UPOS, /* "pos-upos": 12 universal tags */
 };
 
 /* Analyses (bits of sal_job.analyses; SCIENCE.md section 4). Append only. */

@@ -13,12 +13,14 @@
 #include "salient/shard.h"
 
 /* Where a task's labels come from: a NeuroX labels file (with its sentences file, or
- * aligned with the model's own words), or Brown word/tag files (full tags). */
+ * aligned with the model's own words), or Brown word/tag files and the rule that derives
+ * labels from their tags (sal_labels_derive). */
 typedef struct sal_task_source {
     const char *labels;          /* NeuroX labels file, or NULL */
     const char *sentences;       /* its sentences file, or NULL: the model's words */
     int nbrown;                  /* Brown files, or 0 */
     const char *const *brown;    /* their paths */
+    int derive;                  /* Brown: SAL_LABELS_DERIVE_* (0: the full tags); else unused */
 } sal_task_source;
 
 typedef struct sal_task_data {
