@@ -14,19 +14,33 @@ packages=(
   libjson-c-dev
   # job files
   libconfig-dev
+  # a single-node Slurm for tests/test-slurm.sh (the daemons are started by the test only)
+  slurmctld slurmd slurm-client munge
 )
+
+# munge's postinst normally creates /etc/munge/munge.key; make one if it did not.
+munge_key() {
+  { [ -e /etc/munge/munge.key ] || ! getent passwd munge >/dev/null; } && return 0
+  echo "install-deps: creating /etc/munge/munge.key"
+  $sudo mkdir -p /etc/munge
+  $sudo dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
+  $sudo chown munge:munge /etc/munge/munge.key
+  $sudo chmod 400 /etc/munge/munge.key
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ "${#missing[@]}" -eq 0 ]; then
+  munge_key
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "install-deps: installing ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+munge_key
 echo "install-deps: done"
