@@ -99,7 +99,7 @@ if [ "$run_rc" -eq 75 ]; then
 fi
 
 study="$out/study"
-salient=${SALIENT:-$root/${BUILD_DIR:-build}/salient}
+salient=${SALIENT:-${BUILD_DIR:-build}/salient} # relative to the repository root
 compare_rc=none
 if [ -f "$study/results.nc" ] && [ -x "$salient" ]; then
   echo "nightly: compare: salient compare $study $reference ${tolerances[*]}"
