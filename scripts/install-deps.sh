@@ -14,6 +14,8 @@ packages=(
   libjson-c-dev
   # job files
   libconfig-dev
+  # plots (salient report): PLplot, and its cairo driver for PNG (SVG is built in)
+  libplplot-dev plplot-driver-cairo
   # a single-node Slurm for tests/test-slurm.sh (the daemons are started by the test only)
   slurmctld slurmd slurm-client munge
 )

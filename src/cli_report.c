@@ -7,7 +7,13 @@
  *               control accuracy, selectivity, minimal set size (% of neurons), top /
  *               random / bottom k retrained, and the minimal set's share per third
  *   fine-tuning per task, each fine-tuned variant beside its base, with the shift
- * A unit that failed shows as "failed", one that is missing as "-".
+ * and the plots of SCIENCE.md section 5, as PNG and SVG in OUTDIR/plots/ (plot.c):
+ *   layers-TASK  heat map, models x layers: the share of each model's minimal neuron
+ *               set (from the probe on its layer selection) in each layer
+ *   curves-TASK  accuracy (test solid, dev dashed) of the probe retrained on the top k
+ *               neurons against k, one line per model, the minimal set ringed
+ * A unit that failed shows as "failed", one that is missing as "-" (in the plots: grey
+ * cells so marked, hatched if failed).
  */
 #include <argp.h>
 #include <errno.h>
@@ -22,6 +28,7 @@
 #include <netcdf.h>
 
 #include "cli.h"
+#include "salient/plot.h"
 #include "salient/study.h"
 
 typedef struct report_opts {
@@ -30,7 +37,9 @@ typedef struct report_opts {
 
 static const char report_doc[] =
     "Write a study's tables (layer-wise, cross-architecture, fine-tuning) as CSV, Markdown "
-    "and LaTeX into OUTDIR/tables/, from OUTDIR/results.nc.\v" CLI_EXIT_DOC;
+    "and LaTeX into OUTDIR/tables/, and its plots (per task: salient neurons per layer, "
+    "accuracy vs number of neurons) as PNG and SVG into OUTDIR/plots/, from "
+    "OUTDIR/results.nc.\v" CLI_EXIT_DOC;
 
 static error_t report_parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -73,6 +82,13 @@ typedef struct unit_fig {
     int ok;          /* 1 ok, 0 failed */
     double test;     /* oracle test accuracy */
     double fig[NF];  /* the selection's figures (NaN if not computed) */
+    /* for the plots (empty unless ok) */
+    int nlayer, ncurve;             /* sizes of the arrays below */
+    int *layer;                     /* the selection's layer numbers */
+    double *share;                  /* share of the minimal set in each */
+    long long *curve_k;             /* the minimal-set search: neurons kept */
+    double *curve_dev, *curve_test; /* and the retrained probe's accuracy */
+    long long k_min, neurons;       /* minimal set size (0: none), neurons of the selection */
 } unit_fig;
 
 static double att(int g, const char *name)
@@ -81,6 +97,34 @@ static double att(int g, const char *name)
     if (nc_get_att_double(g, NC_GLOBAL, name, &v))
         return NAN;
     return v;
+}
+
+/* Read the 1-D variable name of group g, converted to type (NC_INT, NC_INT64 or
+ * NC_DOUBLE), into a new array *p of *n values. An absent or unreadable variable
+ * reads as empty; only running out of memory fails. */
+static sal_status vec(int g, const char *name, nc_type type, int *n, void **p)
+{
+    int v, dim, nd, rc;
+    size_t len = 0, size = type == NC_INT     ? sizeof(int)
+                           : type == NC_INT64 ? sizeof(long long)
+                                              : sizeof(double);
+    *n = 0;
+    *p = NULL;
+    if (nc_inq_varid(g, name, &v) || nc_inq_varndims(g, v, &nd) || nd != 1 ||
+        nc_inq_vardimid(g, v, &dim) || nc_inq_dimlen(g, dim, &len) || len == 0)
+        return SAL_OK;
+    if (!(*p = malloc(size * len)))
+        return sal_fail(SAL_ERR_NOMEM, "out of memory");
+    rc = type == NC_INT     ? nc_get_var_int(g, v, *p)
+         : type == NC_INT64 ? nc_get_var_longlong(g, v, *p)
+                            : nc_get_var_double(g, v, *p);
+    if (rc) {
+        free(*p);
+        *p = NULL;
+    } else {
+        *n = (int)len;
+    }
+    return SAL_OK;
 }
 
 /* ---- tables ------------------------------------------------------------------------ */
@@ -221,6 +265,7 @@ static void figure(table *t, int r, int c, const unit_fig *u, double v)
 /* ---- the report -------------------------------------------------------------------- */
 
 typedef struct study_data {
+    char name[128]; /* the study's name ("" if not recorded) */
     int nunit, nmodel, ntask;
     unit_fig *unit;
     char (*model)[128], (*base)[128], (*task)[128];
@@ -286,6 +331,10 @@ static sal_status read_study(const char *dir, study_data *s)
         goto done;
     }
     s->nmodel = (int)nm;
+    size_t namelen = 0;
+    if (nc_inq_attlen(ncid, NC_GLOBAL, "study", &namelen) == NC_NOERR &&
+        namelen < sizeof(s->name) && nc_get_att_text(ncid, NC_GLOBAL, "study", s->name))
+        s->name[0] = '\0';
     for (size_t k = 0; k < nm; k++) {
         snprintf(s->model[k], sizeof(s->model[k]), "%s", mn[k]);
         snprintf(s->base[k], sizeof(s->base[k]), "%s", mb[k]);
@@ -301,6 +350,8 @@ static sal_status read_study(const char *dir, study_data *s)
         snprintf(u->model, sizeof(u->model), "%.*s", (int)(a - id[i]), id[i]);
         snprintf(u->layers, sizeof(u->layers), "%.*s", (int)(b - a - 1), a + 1);
         snprintf(u->task, sizeof(u->task), "%s", b + 1);
+        if (!strcmp(u->task, "crossmodel"))
+            continue; /* a cross-model correlation unit (a reserved name): no task, no probe */
         u->ok = !strcmp(status[i], "ok");
         if (strcmp(status[i], "ok") && strcmp(status[i], "failed"))
             continue; /* missing: shown as "-" */
@@ -322,6 +373,22 @@ static sal_status read_study(const char *dir, study_data *s)
                 nc_get_var_double(g, v, thirds) == NC_NOERR)
                 for (int t = 0; t < 3; t++)
                     u->fig[F_T0 + t] = 100 * thirds[t];
+            u->k_min = k > 0 ? (long long)k : 0;
+            u->neurons = d > 0 ? (long long)d : 0;
+            /* for the plots */
+            static const char *const vname[5] = {"layer", "layer_share", "curve_k", "curve_dev",
+                                                 "curve_test"};
+            static const nc_type vtype[5] = {NC_INT, NC_DOUBLE, NC_INT64, NC_DOUBLE, NC_DOUBLE};
+            void *arr[5] = {NULL};
+            int len[5] = {0};
+            for (int j = 0; j < 5 && st == SAL_OK; j++)
+                st = vec(g, vname[j], vtype[j], &len[j], &arr[j]);
+            u->layer = arr[0], u->share = arr[1], u->curve_k = arr[2];
+            u->curve_dev = arr[3], u->curve_test = arr[4];
+            if (st)
+                goto done;
+            u->nlayer = len[0] == len[1] ? len[0] : 0;
+            u->ncurve = len[2] == len[3] && len[2] == len[4] ? len[2] : 0;
         }
         int known = 0;
         for (int t = 0; t < s->ntask; t++)
@@ -346,6 +413,10 @@ done:
 
 static void study_free(study_data *s)
 {
+    for (int i = 0; s->unit && i < s->nunit + 1; i++) {
+        unit_fig *u = &s->unit[i];
+        free(u->layer), free(u->share), free(u->curve_k), free(u->curve_dev), free(u->curve_test);
+    }
     free(s->unit);
     free(s->model);
     free(s->base);
@@ -453,6 +524,49 @@ static sal_status write_tables(const char *outdir, const study_data *s)
     return st;
 }
 
+/* The figures of plot.h into OUTDIR/plots/, from the units that probe each model's
+ * layer selection (the same units as the cross-architecture table's). */
+static sal_status write_plots(const char *outdir, const study_data *s, int *nfile)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/plots", outdir);
+    const char **model = calloc((size_t)s->nmodel + 1, sizeof(*model));
+    const char **task = calloc((size_t)s->ntask + 1, sizeof(*task));
+    sal_plot_unit *pu = calloc((size_t)(s->nmodel * s->ntask) + 1, sizeof(*pu));
+    sal_status st = SAL_OK;
+    if (!model || !task || !pu) {
+        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int m = 0; m < s->nmodel; m++)
+        model[m] = s->model[m];
+    for (int k = 0; k < s->ntask; k++)
+        task[k] = s->task[k];
+    for (int m = 0; m < s->nmodel; m++)
+        for (int k = 0; k < s->ntask; k++) {
+            const unit_fig *u = find(s, s->model[m], s->task[k], NULL);
+            sal_plot_unit *p = &pu[m * s->ntask + k];
+            if (!u)
+                continue; /* SAL_PLOT_MISSING */
+            *p = (sal_plot_unit){.state = u->ok ? SAL_PLOT_OK : SAL_PLOT_FAILED,
+                                 .nlayer = u->nlayer,
+                                 .layer = u->layer,
+                                 .share = u->share,
+                                 .ncurve = u->ncurve,
+                                 .curve_k = u->curve_k,
+                                 .curve_dev = u->curve_dev,
+                                 .curve_test = u->curve_test,
+                                 .k_min = u->k_min,
+                                 .neurons = u->neurons};
+        }
+    sal_plot_study ps = {.name = s->name[0] ? s->name : NULL, .nmodel = s->nmodel,
+                         .ntask = s->ntask, .model = model, .task = task, .unit = pu};
+    st = sal_plot_write(&ps, dir, nfile);
+done:
+    free(model), free(task), free(pu);
+    return st;
+}
+
 static sal_status report_run_opts(const report_opts *o, MPI_Comm comm)
 {
     int rank;
@@ -466,6 +580,10 @@ static sal_status report_run_opts(const report_opts *o, MPI_Comm comm)
         if (st == SAL_OK)
             printf("tables: %s/tables/{layerwise,cross-architecture,fine-tuning}.{csv,md,tex}\n",
                    o->dir);
+        int nfile = 0;
+        if (st == SAL_OK && s.nmodel > 0 && s.ntask > 0 &&
+            (st = write_plots(o->dir, &s, &nfile)) == SAL_OK)
+            printf("plots: %s/plots/{layers,curves}-TASK.{png,svg} (%d files)\n", o->dir, nfile);
         study_free(&s);
         fflush(stdout);
     }
@@ -488,5 +606,5 @@ static void report_free(void *opts)
     free(opts);
 }
 
-const cli_command cli_report_command = {"report", "write a study's tables", report_parse,
+const cli_command cli_report_command = {"report", "write a study's tables and plots", report_parse,
                                         report_run, report_free};

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-run.sh - `salient run` end to end on a synthetic study (3 models, one fine-tuned
 # from another, 4 layers, 3 tasks, all analyses): the same results on 1, 2 and 3 ranks,
-# resume, SIGKILL of every rank midway, SIGTERM, and a corrupted shard.
+# resume, SIGKILL of every rank midway, SIGTERM, a corrupted shard, and the report's
+# tables and plots.
 # Usage: test-run.sh SALIENT MAKE_STUDY_FIXTURE MPIEXEC WORKDIR
 set -u
 salient=$1 fixture=$2 mpiexec=$3 work=$4
@@ -15,6 +16,22 @@ check() {
 # the results without run-specific bits: every group, attribute and value
 results() { ncdump "$1/results.nc" | sed '1d'; }
 lines() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+# a PNG: the 8-byte signature; an SVG: XML with an <svg> root, complete (well-formed
+# where xmllint is installed)
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+is_svg() {
+  head -c 64 "$1" | grep -q '^<?xml' && grep -q '<svg' "$1" && tail -c 16 "$1" | grep -q '</svg>' &&
+    { ! command -v xmllint >/dev/null || xmllint --noout "$1" 2>/dev/null; }
+}
+# SVG text as PLplot's svg device writes it (each character as &#xNN;), or plain
+svg_has() {
+  local s=$2 enc="" i
+  for ((i = 0; i < ${#s}; i++)); do enc+=$(printf '&#x%x;' "'${s:i:1}"); done
+  grep -qF -e "$enc" -e "$s" "$1"
+}
+# a group attribute of the results: attr DIR GROUP NAME
+attr() { ncdump -h "$1/results.nc" | sed -n "/^group: $2 {/,/} \/\/ group $2\$/p" |
+         sed -n "s/^.*:$3 = \([0-9.e+-]*\)L* ;/\1/p"; }
 
 "$fixture" study >/dev/null || { echo "FAIL: fixture"; exit 1; }
 job=study/study.cfg
@@ -100,6 +117,44 @@ check "the fine-tuned model sits beside its base" grep -q "m-ft vs m-base" r1/ta
 "$salient" report rb > rep.log 2>&1; rc=$?
 check "report of a run with failed units: exit 0" test $rc -eq 0
 check "failed cells are marked" grep -q "| m-other | A | failed" rb/tables/layerwise.md
+
+# the plots: per task a heat map and the curves, as PNG and SVG, of the right data
+for t in A B C; do
+  for k in layers curves; do
+    check "plot $k-$t.png is a PNG" is_png "r1/plots/$k-$t.png"
+    check "plot $k-$t.svg is an SVG" is_svg "r1/plots/$k-$t.svg"
+    check "plot $k-$t.svg names its task" svg_has "r1/plots/$k-$t.svg" "task $t"
+    for m in m-base m-ft m-other; do
+      check "plot $k-$t.svg names $m" svg_has "r1/plots/$k-$t.svg" "$m"
+    done
+  done
+done
+check "no plot of the cross-model units" test ! -e r1/plots/layers-crossmodel.png
+k=$(attr r1 m-ft__all__A k_min) d=$(attr r1 m-ft__all__A neurons)
+check "the curves give m-ft's minimal set ($k of $d)" \
+  svg_has r1/plots/curves-A.svg "m-ft (minimal set $k of $d)"
+check "the heat map gives m-ft's minimal set" \
+  svg_has r1/plots/layers-A.svg "minimal set $k of $d"
+check "failed units are marked in the heat map" svg_has rb/plots/layers-A.svg "failed"
+check "failed units are marked in the curves' legend" svg_has rb/plots/curves-A.svg "m-other: failed"
+# one model, one layer, one task still plots
+cat > study/single.cfg <<'EOF_CFG'
+study = "single";
+models = ( { name = "m-base"; shards = "m-base"; architecture = "synthetic"; layers = 0; } );
+tasks = ( { name = "A"; labels = "A.txt"; } );
+split = { train = 0.6; dev = 0.2; test = 0.2; seed = 3; };
+probe = { l1 = 1e-3; l2 = 1e-3; tol = 1e-6; };
+analyses = { run = ["layerwise", "minimal"]; };
+EOF_CFG
+"$salient" run study/single.cfg -o rsingle > rsingle.log 2>&1; rc=$?
+check "one model, one layer: exit 0" test $rc -eq 0
+check "one model, one layer: heat map" is_png rsingle/plots/layers-A.png
+check "one model, one layer: curves" svg_has rsingle/plots/curves-A.svg "m-base (minimal set"
+# a plot that cannot be written: a clear error naming the file, no crash
+mkdir -p rplot-err/plots/layers-B.png && cp r1/results.nc rplot-err/
+"$salient" report rplot-err > rplot-err.log 2>&1; rc=$?
+check "unwritable plot: exit 74 (I/O error)" test $rc -eq 74
+check "unwritable plot: the error names the file" grep -q "plots/layers-B.png" rplot-err.log
 
 # salient compare: the runs agree; a perturbed figure and missing units are caught
 "$salient" compare r2 r1 > c21.log 2>&1; rc=$?
