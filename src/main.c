@@ -123,7 +123,10 @@ int main(int argc, char **argv)
         close(saved_err);
     }
 
-    MPI_Init(&argc, &argv);
+    /* `salient run` keeps rank 0's books in a second thread while rank 0 computes a unit
+     * (study.c); with less than MPI_THREAD_MULTIPLE rank 0 only keeps the books. */
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     sal_status st = cmd->run(opts, MPI_COMM_WORLD);

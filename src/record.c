@@ -224,8 +224,9 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta, void **buf,
-                           size_t *len)
+/* Pack what write puts into a fresh in-memory netCDF-4 file as record bytes. */
+static sal_status pack_with(sal_status (*write)(int ncid, const void *ctx), const void *ctx,
+                            void **buf, size_t *len)
 {
     int ncid, rc;
     NC_memio io = {0, NULL, 0};
@@ -233,7 +234,7 @@ sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta,
     *len = 0;
     if ((rc = nc_create_mem("record.nc", NC_NETCDF4, 16 * 1024, &ncid)))
         return rec_fail(rc, "cannot create in memory");
-    sal_status st = sal_record_write(ncid, r, meta);
+    sal_status st = write(ncid, ctx);
     rc = nc_close_memio(ncid, &io);
     if (st == SAL_OK && rc)
         st = rec_fail(rc, "cannot close in memory");
@@ -249,6 +250,111 @@ sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta,
     }
     free(io.memory);
     return st;
+}
+
+typedef struct lca_ctx {
+    const sal_lca_result *r;
+    const sal_record_meta *meta;
+} lca_ctx;
+
+static sal_status write_lca(int ncid, const void *ctx)
+{
+    const lca_ctx *c = ctx;
+    return sal_record_write(ncid, c->r, c->meta);
+}
+
+sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta, void **buf,
+                           size_t *len)
+{
+    lca_ctx c = {r, meta};
+    return pack_with(write_lca, &c, buf, len);
+}
+
+typedef struct cross_ctx {
+    const sal_crosscorr *x;
+    const double *const *best;
+    const sal_crossmodel_meta *meta;
+} cross_ctx;
+
+static sal_status write_cross(int ncid, const void *ctx)
+{
+    const cross_ctx *c = ctx;
+    const sal_crosscorr *x = c->x;
+    const sal_crossmodel_meta *m = c->meta;
+    int rc, dn, dother, dl, d2[2];
+    int v_max, v_min, v_rmax, v_rmin, v_best, v_other, v_layer, v_width, v_lmax, v_lmin;
+    double sum_max = 0, sum_min = 0;
+    double *lmax = calloc((size_t)(m->nsel > 0 ? m->nsel : 1), sizeof(*lmax));
+    double *lmin = calloc((size_t)(m->nsel > 0 ? m->nsel : 1), sizeof(*lmin));
+    if (!lmax || !lmin) {
+        free(lmax);
+        free(lmin);
+        return sal_fail(SAL_ERR_NOMEM, "out of memory packing a results record");
+    }
+    /* mean MaxCorr / MinCorr overall and per layer of the selection */
+    for (int k = 0, j = 0; k < m->nsel; k++) {
+        for (int64_t e = j + m->width[k]; j < e; j++) {
+            lmax[k] += x->maxcorr[j];
+            lmin[k] += x->mincorr[j];
+        }
+        sum_max += lmax[k];
+        sum_min += lmin[k];
+        lmax[k] /= (double)m->width[k];
+        lmin[k] /= (double)m->width[k];
+    }
+    double mean_max = sum_max / (double)x->D, mean_min = sum_min / (double)x->D;
+    long long D = x->D;
+    if ((rc = put_text(ncid, "record", "salient cross-model correlation")) ||
+        (rc = put_text(ncid, "kind", "crossmodel")) ||
+        (rc = put_text(ncid, "written_by", "salient " SALIENT_VERSION_STRING)) ||
+        (rc = put_text(ncid, "model", m->model)) || (rc = put_text(ncid, "task", "crossmodel")) ||
+        (rc = put_text(ncid, "layers", m->layers)) ||
+        (rc = nc_put_att_longlong(ncid, NC_GLOBAL, "neurons", NC_INT64, 1, &D)) ||
+        (rc = nc_put_att_longlong(ncid, NC_GLOBAL, "tokens", NC_INT64, 1, &m->tokens)) ||
+        (rc = nc_put_att_double(ncid, NC_GLOBAL, "mean_maxcorr", NC_DOUBLE, 1, &mean_max)) ||
+        (rc = nc_put_att_double(ncid, NC_GLOBAL, "mean_mincorr", NC_DOUBLE, 1, &mean_min)) ||
+        (rc = nc_def_dim(ncid, "neuron", (size_t)x->D, &dn)) ||
+        (rc = nc_def_dim(ncid, "other", (size_t)x->nother, &dother)) ||
+        (rc = nc_def_dim(ncid, "layer", (size_t)m->nsel, &dl)))
+        goto done;
+    d2[0] = dother, d2[1] = dn;
+    if ((rc = nc_def_var(ncid, "maxcorr", NC_DOUBLE, 1, &dn, &v_max)) ||
+        (rc = nc_def_var(ncid, "mincorr", NC_DOUBLE, 1, &dn, &v_min)) ||
+        (rc = nc_def_var(ncid, "maxcorr_rank", NC_INT64, 1, &dn, &v_rmax)) ||
+        (rc = nc_def_var(ncid, "mincorr_rank", NC_INT64, 1, &dn, &v_rmin)) ||
+        (rc = nc_def_var(ncid, "best", NC_DOUBLE, 2, d2, &v_best)) ||
+        (rc = nc_def_var(ncid, "other_model", NC_STRING, 1, &dother, &v_other)) ||
+        (rc = nc_def_var(ncid, "layer", NC_INT, 1, &dl, &v_layer)) ||
+        (rc = nc_def_var(ncid, "layer_width", NC_INT64, 1, &dl, &v_width)) ||
+        (rc = nc_def_var(ncid, "layer_mean_maxcorr", NC_DOUBLE, 1, &dl, &v_lmax)) ||
+        (rc = nc_def_var(ncid, "layer_mean_mincorr", NC_DOUBLE, 1, &dl, &v_lmin)) ||
+        (rc = nc_enddef(ncid)))
+        goto done;
+    if ((rc = nc_put_var_double(ncid, v_max, x->maxcorr)) ||
+        (rc = nc_put_var_double(ncid, v_min, x->mincorr)) ||
+        (rc = nc_put_var_longlong(ncid, v_rmax, (const long long *)x->maxcorr_rank)) ||
+        (rc = nc_put_var_longlong(ncid, v_rmin, (const long long *)x->mincorr_rank)) ||
+        (rc = nc_put_var_string(ncid, v_other, (const char **)m->other)) ||
+        (rc = nc_put_var_int(ncid, v_layer, m->layer)) ||
+        (rc = nc_put_var_longlong(ncid, v_width, (const long long *)m->width)) ||
+        (rc = nc_put_var_double(ncid, v_lmax, lmax)) ||
+        (rc = nc_put_var_double(ncid, v_lmin, lmin)))
+        goto done;
+    for (int o = 0; o < x->nother && !rc; o++) {
+        size_t start[2] = {(size_t)o, 0}, count[2] = {1, (size_t)x->D};
+        rc = nc_put_vara_double(ncid, v_best, start, count, c->best[o]);
+    }
+done:
+    free(lmax);
+    free(lmin);
+    return rc ? rec_fail(rc, "cross-model record") : SAL_OK;
+}
+
+sal_status sal_record_pack_crossmodel(const sal_crosscorr *x, const double *const *best,
+                                      const sal_crossmodel_meta *meta, void **buf, size_t *len)
+{
+    cross_ctx c = {x, best, meta};
+    return pack_with(write_cross, &c, buf, len);
 }
 
 /* Check the header of packed bytes and open the netCDF image in them (read-only). */
@@ -286,7 +392,7 @@ sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r)
     return st;
 }
 
-sal_status sal_record_copy(const void *buf, size_t len, int grp)
+sal_status sal_record_copy(const void *buf, size_t len, int grp, int phase)
 {
     int in, rc = 0, ndims, nvars, natts;
     sal_status st = open_packed(buf, len, &in);
@@ -294,14 +400,14 @@ sal_status sal_record_copy(const void *buf, size_t len, int grp)
         return st;
     if ((rc = nc_inq(in, &ndims, &nvars, &natts, NULL)))
         goto done;
-    for (int d = 0; d < ndims && !rc; d++) {
+    for (int d = 0; phase == SAL_COPY_DEFINE && d < ndims && !rc; d++) {
         char name[NC_MAX_NAME + 1];
         size_t n;
         int out;
         if (!(rc = nc_inq_dim(in, d, name, &n)))
             rc = nc_def_dim(grp, name, n, &out);
     }
-    for (int a = 0; a < natts && !rc; a++) {
+    for (int a = 0; phase == SAL_COPY_DEFINE && a < natts && !rc; a++) {
         char name[NC_MAX_NAME + 1];
         if (!(rc = nc_inq_attname(in, NC_GLOBAL, a, name)))
             rc = nc_copy_att(in, NC_GLOBAL, name, grp, NC_GLOBAL);
@@ -319,7 +425,13 @@ sal_status sal_record_copy(const void *buf, size_t len, int grp)
             if (!(rc = nc_inq_dim(in, dims[k], dname, &n)) &&
                 !(rc = nc_inq_dimid(grp, dname, &odims[k])))
                 count *= n;
-        if (rc || (rc = nc_def_var(grp, name, type, nd, odims, &out)) || count == 0)
+        if (rc)
+            break;
+        if (phase == SAL_COPY_DEFINE) {
+            rc = nc_def_var(grp, name, type, nd, odims, &out);
+            continue;
+        }
+        if ((rc = nc_inq_varid(grp, name, &out)) || count == 0)
             continue;
         void *data = malloc(tsize * count);
         if (!data) {

@@ -1,11 +1,12 @@
-/* status.c - status codes and the per-process error message (see status.h). */
+/* status.c - status codes and the per-thread error message (see status.h). */
 #include "salient/status.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-static char errbuf[2048];
+/* per thread: rank 0 of a study computes a unit while its books thread settles others */
+static _Thread_local char errbuf[2048];
 static volatile sig_atomic_t stop_flag;
 
 void sal_request_stop(void)

@@ -2,13 +2,16 @@
  * study.c - a whole study: units, scheduling, journal, resume (see study.h).
  *
  * Rank 0 keeps the books: it expands the job, skips what the journal says is done,
- * and hands units out largest first to whichever worker asks (one message each way
- * per unit). A worker computes a unit on its own one-process grid, keeping the last
- * model, task and matrices it loaded so that the next unit on the same activations
- * does not read them again, and sends back the unit's results record (record.h) or
- * its error message. Rank 0 stores each record under a temporary name, renames it,
- * appends a line to the journal and syncs both before it hands out more work, so a
- * run killed at any moment loses at most the units in flight.
+ * and hands units out largest first to whichever worker group asks (one message
+ * each way per unit), preferring among equally large units one on the activations
+ * the group already holds. The books run in a thread of their own (polling, so an
+ * idle rank 0 costs no core) while rank 0's main thread computes units too. A group
+ * computes a unit on its own BLACS grid, keeping the last model, task and matrices
+ * it loaded so that the next unit on the same activations does not read them again,
+ * and its leader sends back the unit's results record (record.h) or its error
+ * message. Rank 0 stores each record under a temporary name, renames it, appends a
+ * line to the journal and syncs both before it hands out more work, so a run killed
+ * at any moment loses at most the units in flight.
  */
 #include "salient/study.h"
 
@@ -16,15 +19,18 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <netcdf.h>
 
+#include "salient/correlation.h"
 #include "salient/dataset.h"
 #include "salient/grid.h"
 #include "salient/record.h"
@@ -47,11 +53,36 @@ static void on_signal(int sig)
 
 /* ---- units --------------------------------------------------------------------- */
 
+/* Estimated bytes of a unit on one rank: the activations of every split in double
+ * precision with room for a centered copy and column subsets, and the replicated
+ * D x D matrices (Gram metric, correlations). */
+static double unit_bytes(double ntok, double width)
+{
+    return ntok * width * 8.0 * 2.5 + width * width * 8.0 * 3.0;
+}
+
+static sal_status grow_units(sal_study_unit **u, int count, int *cap)
+{
+    if (count < *cap)
+        return SAL_OK;
+    int nc = *cap ? 2 * *cap : 64;
+    sal_study_unit *q = realloc(*u, sizeof(*q) * (size_t)nc);
+    if (!q)
+        return sal_fail(SAL_ERR_NOMEM, "out of memory");
+    *u = q;
+    *cap = nc;
+    return SAL_OK;
+}
+
 sal_status sal_study_units(const sal_job *job, sal_study_unit **units, int *n)
 {
     sal_status st = SAL_OK;
     int cap = 0, count = 0;
     sal_study_unit *u = NULL;
+    int64_t *sel_width = calloc((size_t)job->nmodels, sizeof(*sel_width));
+    double *model_tok = calloc((size_t)job->nmodels, sizeof(*model_tok));
+    if (!sel_width || !model_tok)
+        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
     for (int mi = 0; mi < job->nmodels && st == SAL_OK; mi++) {
         const sal_job_model *jm = &job->models[mi];
         sal_model *m = NULL;
@@ -68,23 +99,26 @@ sal_status sal_study_units(const sal_job *job, sal_study_unit **units, int *n)
         }
         double ntok = (double)sal_model_ntok(m);
         int64_t width = sal_model_width(m, nsel, layers);
+        sel_width[mi] = width;
+        model_tok[mi] = ntok;
         int per_layer = nsel > 1 && (job->analyses & SAL_JOB_LAYERWISE);
         for (int ti = 0; ti < job->ntasks && st == SAL_OK; ti++)
             for (int k = per_layer ? 0 : nsel; k <= nsel; k++) {
-                if (count == cap) {
-                    cap = cap ? 2 * cap : 64;
-                    sal_study_unit *q = realloc(u, sizeof(*q) * (size_t)cap);
-                    if (!q) {
-                        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
-                        break;
-                    }
-                    u = q;
-                }
+                if ((st = grow_units(&u, count, &cap)))
+                    break;
                 sal_study_unit *x = &u[count++];
+                memset(x, 0, sizeof(*x));
+                x->kind = SAL_UNIT_PROBE;
                 x->model = mi;
                 x->task = ti;
                 x->layer = k < nsel ? layers[k] : -1;
-                x->cost = ntok * (double)(k < nsel ? d->layer_width[layers[k]] : width);
+                double w = (double)(k < nsel ? d->layer_width[layers[k]] : width);
+                /* rough work: a probe is some hundred passes over the activations, the
+                 * selection's analyses (minimal set, ablations, control) some probes */
+                int full = k == nsel && (job->analyses & (SAL_JOB_MINIMAL | SAL_JOB_ABLATION));
+                x->cost = ntok * w * 1000.0 * (full ? 8.0 : 1.0);
+                x->bytes = unit_bytes(ntok, w);
+                x->ranks = 1;
                 if (k < nsel)
                     snprintf(x->id, sizeof(x->id), "%s/L%d/%s", jm->name, layers[k],
                              job->tasks[ti].name);
@@ -94,6 +128,37 @@ sal_status sal_study_units(const sal_job *job, sal_study_unit **units, int *n)
             }
         sal_model_close(m);
     }
+    /* cross-model correlations: each model's selection against every other model's */
+    if (st == SAL_OK && (job->analyses & SAL_JOB_CROSSMODEL) && job->nmodels > 1) {
+        if (sal_job_find_task(job, "crossmodel") >= 0)
+            st = sal_fail(SAL_ERR_ARG, "%s:%d: a task named \"crossmodel\" clashes with the "
+                          "crossmodel analysis' units; rename the task", job->path,
+                          job->tasks[sal_job_find_task(job, "crossmodel")].line);
+        for (int mi = 0; mi < job->nmodels && st == SAL_OK; mi++) {
+            if ((st = grow_units(&u, count, &cap)))
+                break;
+            const sal_job_model *jm = &job->models[mi];
+            double others = 0, widest = 0;
+            for (int o = 0; o < job->nmodels; o++)
+                if (o != mi) {
+                    others += (double)sel_width[o];
+                    widest = fmax(widest, (double)sel_width[o]);
+                }
+            sal_study_unit *x = &u[count++];
+            memset(x, 0, sizeof(*x));
+            x->kind = SAL_UNIT_CROSSMODEL;
+            x->model = mi;
+            x->task = -1;
+            x->layer = -1;
+            x->cost = model_tok[mi] * (double)sel_width[mi] * others * 2.0; /* one product */
+            x->bytes = model_tok[mi] * ((double)sel_width[mi] + widest) * 8.0 * 2.0 +
+                       (double)sel_width[mi] * widest * 8.0;
+            x->ranks = 1;
+            snprintf(x->id, sizeof(x->id), "%s/%s/crossmodel", jm->name, jm->layers);
+        }
+    }
+    free(sel_width);
+    free(model_tok);
     if (st) {
         free(u);
         u = NULL;
@@ -121,10 +186,12 @@ void sal_study_unit_name(const char *id, char *out, size_t n)
     out[k] = '\0';
 }
 
-/* ---- the work of one unit (on a worker's own one-process grid) -------------------- */
+/* ---- the work of one unit (on a worker group's grid) ------------------------------ */
 
 typedef struct worker {
-    sal_grid *grid;       /* over MPI_COMM_SELF */
+    MPI_Comm comm;        /* the group: MPI_COMM_SELF or a sub-communicator of workers */
+    int size, rank;       /* the group's size, this process's rank in it (0: leader) */
+    sal_grid *grid;       /* size x 1 over comm */
     int model;            /* index of the open model, -1 */
     sal_model *m;
     int task;             /* index of the loaded task, -1 */
@@ -147,7 +214,30 @@ static void worker_free(worker *w)
     sal_task_free(&w->t);
     sal_model_close(w->m);
     sal_grid_free(w->grid);
+    if (w->comm != MPI_COMM_NULL && w->comm != MPI_COMM_SELF)
+        MPI_Comm_free(&w->comm);
     memset(w, 0, sizeof(*w));
+    w->comm = MPI_COMM_NULL;
+}
+
+/* Open model x->model on every rank of the group (or keep the open one). Collective. */
+static sal_status worker_model(const sal_job *job, int mi, worker *w)
+{
+    if (w->model == mi)
+        return SAL_OK;
+    const sal_job_model *jm = &job->models[mi];
+    worker_drop_matrices(w);
+    sal_task_free(&w->t);
+    w->task = -1;
+    sal_model_close(w->m);
+    w->m = NULL;
+    w->model = -1;
+    sal_status st = sal_model_open(jm->shards, &w->m);
+    if (st == SAL_OK)
+        st = sal_parse_layers(jm->layers, sal_model_get_desc(w->m)->nlayers, w->layers, &w->nsel);
+    if ((st = sal_agree(st, w->comm)) == SAL_OK)
+        w->model = mi;
+    return st;
 }
 
 /* The lambdas to use: the job's, or with a grid the pair with the best dev accuracy of
@@ -190,43 +280,35 @@ static sal_status choose_lambdas(const sal_job *job, worker *w, int C, sal_probe
     return st;
 }
 
-/* Compute unit x; on success *rec holds its record bytes. */
-static sal_status compute_unit(const sal_job *job, const sal_study_unit *x, worker *w,
+/* Compute probe unit x on the group; on success the leader's *rec holds its record
+ * bytes. Collective over the group. */
+static sal_status compute_probe_unit(const sal_job *job, const sal_study_unit *x, worker *w,
                                void **rec, size_t *len)
 {
     const sal_job_model *jm = &job->models[x->model];
     const sal_job_task *jt = &job->tasks[x->task];
     sal_status st = SAL_OK;
-    *rec = NULL;
-    *len = 0;
-    if (w->model != x->model) {
-        worker_drop_matrices(w);
-        sal_task_free(&w->t);
-        w->task = -1;
-        sal_model_close(w->m);
-        w->m = NULL;
-        w->model = -1;
-        if ((st = sal_model_open(jm->shards, &w->m)))
-            return st;
-        w->model = x->model;
-        if ((st = sal_parse_layers(jm->layers, sal_model_get_desc(w->m)->nlayers, w->layers,
-                                   &w->nsel)))
-            return st;
-    }
+    if ((st = worker_model(job, x->model, w)))
+        return st;
     if (w->task != x->task) {
-        worker_drop_matrices(w);
+        /* the matrices' rows depend on the split only, which every task of the model
+         * shares: keep them and relabel (sal_unit_relabel checks the split) */
         sal_task_free(&w->t);
         w->task = -1;
         if (jt->kind == SAL_JOB_TASK_VALUES)
-            return sal_fail(SAL_ERR_ARG, "task %s: real-valued (ridge) tasks are not part of "
-                            "salient run yet", jt->name);
+            st = sal_fail(SAL_ERR_ARG, "task %s: real-valued (ridge) tasks are not part of "
+                          "salient run yet", jt->name);
         sal_task_source src = {.labels = jt->labels, .sentences = jt->sentences,
                                .nbrown = jt->nbrown, .brown = (const char *const *)jt->brown,
                                .derive = jt->derive};
-        if ((st = sal_task_read(w->m, jm->name, &src, job->split, job->seed,
-                                (job->analyses & SAL_JOB_CONTROL) != 0, &w->t)))
+        if (st == SAL_OK && w->rank == 0)
+            st = sal_task_read(w->m, jm->name, &src, job->split, job->seed,
+                               (job->analyses & SAL_JOB_CONTROL) != 0, &w->t);
+        if ((st = sal_agree(st, w->comm)) || (w->size > 1 && (st = sal_task_share(&w->t, w->comm))))
             return st;
         w->task = x->task;
+        if (w->layer != -2 && (st = sal_agree(sal_unit_relabel(&w->u, &w->t), w->comm)))
+            worker_drop_matrices(w);
     }
     int one[1] = {x->layer}, nsel = x->layer >= 0 ? 1 : w->nsel;
     const int *layers = x->layer >= 0 ? one : w->layers;
@@ -272,8 +354,113 @@ static sal_status compute_unit(const sal_job *job, const sal_study_unit *x, work
                             .layers = x->layer >= 0 ? ltext : jm->layers,
                             .class_name = w->t.class_name,
                             .params = &prm};
-    st = sal_record_pack(&r, &meta, rec, len);
+    if (w->rank == 0)
+        st = sal_record_pack(&r, &meta, rec, len);
     sal_lca_result_free(&r);
+    return st;
+}
+
+/* Compute cross-model unit x: correlations of the model's selection with each other
+ * model's over all tokens (the models must have the same words). Collective over the
+ * group; the leader's *rec holds the record. */
+static sal_status compute_crossmodel_unit(const sal_job *job, const sal_study_unit *x, worker *w,
+                                          void **rec, size_t *len)
+{
+    const sal_job_model *jm = &job->models[x->model];
+    int nother = job->nmodels - 1;
+    sal_status st = SAL_OK;
+    worker_drop_matrices(w); /* a different shape of data: free the probe matrices */
+    if ((st = worker_model(job, x->model, w)))
+        return st;
+    const sal_model_desc *d = sal_model_get_desc(w->m);
+    int64_t D = sal_model_width(w->m, w->nsel, w->layers), ntok = sal_model_ntok(w->m);
+    int64_t width[SAL_MAX_LAYERS];
+    for (int k = 0; k < w->nsel; k++)
+        width[k] = d->layer_width[w->layers[k]];
+    sal_corpus words = SAL_CORPUS_INIT, other_words = SAL_CORPUS_INIT;
+    sal_pmat X = {0}, Y = {0}, R = {0};
+    double **best = calloc((size_t)nother, sizeof(*best));
+    char **names = calloc((size_t)nother, sizeof(*names));
+    sal_crosscorr cc = {0};
+    if (!best || !names)
+        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
+    for (int o = 0; o < nother && st == SAL_OK; o++)
+        if (!(best[o] = malloc(sizeof(**best) * (size_t)D)))
+            st = sal_fail(SAL_ERR_NOMEM, "out of memory");
+    if (st == SAL_OK && w->rank == 0)
+        st = sal_model_read_corpus(w->m, &words);
+    sal_rows rows = {.nrows = ntok, .tok0 = 0, .tokens = NULL};
+    if ((st = sal_agree(st, w->comm)) == SAL_OK)
+        st = sal_load_matrix(w->m, w->nsel, w->layers, &rows, w->grid, 256, &X);
+    for (int o = 0, mi = 0; o < nother && st == SAL_OK; o++, mi++) {
+        if (mi == x->model)
+            mi++;
+        const sal_job_model *om = &job->models[mi];
+        names[o] = om->name;
+        sal_model *m = NULL;
+        int layers[SAL_MAX_LAYERS], nsel = 0;
+        st = sal_model_open(om->shards, &m);
+        if (st == SAL_OK)
+            st = sal_parse_layers(om->layers, sal_model_get_desc(m)->nlayers, layers, &nsel);
+        /* the same words, token for token (the leader checks) */
+        if (st == SAL_OK && w->rank == 0 && (st = sal_model_read_corpus(m, &other_words)) == SAL_OK) {
+            int64_t bad = -1;
+            if (other_words.ntok != words.ntok)
+                st = sal_fail(SAL_ERR_FORMAT, "crossmodel: models %s (%lld tokens) and %s "
+                              "(%lld tokens) are not over the same words", jm->name,
+                              (long long)words.ntok, om->name, (long long)other_words.ntok);
+            for (int64_t t = 0; st == SAL_OK && t < words.ntok && bad < 0; t++)
+                if (strcmp(sal_corpus_word(&words, t), sal_corpus_word(&other_words, t)) != 0)
+                    bad = t;
+            if (bad >= 0)
+                st = sal_fail(SAL_ERR_FORMAT, "crossmodel: models %s and %s differ at token "
+                              "%lld ('%s' vs '%s'); cross-model correlation needs the same words",
+                              jm->name, om->name, (long long)bad, sal_corpus_word(&words, bad),
+                              sal_corpus_word(&other_words, bad));
+            sal_corpus_free(&other_words);
+        }
+        if ((st = sal_agree(st, w->comm)) == SAL_OK &&
+            (st = sal_load_matrix(m, nsel, layers, &rows, w->grid, 256, &Y)) == SAL_OK &&
+            (st = sal_correlation_pmat(&X, &Y, w->grid, &R, NULL, NULL)) == SAL_OK)
+            st = sal_corr_pmat_best_match(&R, w->grid, SAL_CORR_ROWS, best[o], NULL);
+        sal_pmat_free(&R);
+        sal_pmat_free(&Y);
+        sal_model_close(m);
+        st = sal_agree(st, w->comm);
+    }
+    if (st == SAL_OK && w->rank == 0) {
+        st = sal_crosscorr_rank(D, nother, (const double *const *)best, &cc);
+        sal_crossmodel_meta meta = {.model = jm->name, .layers = jm->layers, .tokens = ntok,
+                                    .other = names, .nsel = w->nsel, .layer = w->layers,
+                                    .width = width};
+        if (st == SAL_OK)
+            st = sal_record_pack_crossmodel(&cc, (const double *const *)best, &meta, rec, len);
+    }
+    st = sal_agree(st, w->comm);
+    sal_crosscorr_free(&cc);
+    sal_pmat_free(&X);
+    sal_corpus_free(&words);
+    for (int o = 0; best && o < nother; o++)
+        free(best[o]);
+    free(best);
+    free(names);
+    return st;
+}
+
+/* Compute unit x on the group; on success the leader's *rec holds its record bytes.
+ * Collective over the group. */
+static sal_status compute_unit(const sal_job *job, const sal_study_unit *x, worker *w,
+                               void **rec, size_t *len)
+{
+    *rec = NULL;
+    *len = 0;
+    sal_status st = x->kind == SAL_UNIT_CROSSMODEL ? compute_crossmodel_unit(job, x, w, rec, len)
+                                                   : compute_probe_unit(job, x, w, rec, len);
+    if (st) {
+        free(*rec);
+        *rec = NULL;
+        *len = 0;
+    }
     return st;
 }
 
@@ -290,7 +477,14 @@ typedef struct books {
     double t0;
     double books_seconds; /* rank 0's time in bookkeeping: storing, journaling, choosing */
     int done, failed, skipped, inflight;
-    sal_study_summary *sum;
+    pthread_mutex_t mu;  /* the books, between rank 0's computing and its books thread */
+    int self_running;    /* rank 0's own computing loop has not ended */
+    int *last;           /* per rank: the unit its group computed last, -1 */
+    int big, nbig;       /* worker groups: nbig groups of big ranks (ranks 1..), then single ranks */
+    double done_cost;    /* cost of the units settled in this run */
+    int bar;             /* 1: progress as a bar redrawn in place (a terminal) */
+    double every;        /* seconds between progress lines (not a bar) */
+    double last_progress;
 } books;
 
 static int unit_index(const books *b, const char *id)
@@ -348,10 +542,68 @@ static sal_status write_file(const char *path, const void *buf, size_t len)
     return SAL_OK;
 }
 
-/* Store a finished unit: its record (or its failure) and a synced journal line. */
+static void format_seconds(double s, char *out, size_t n)
+{
+    long t = s > 0 && isfinite(s) ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(out, n, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
+    else if (t >= 60)
+        snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(out, n, "%lds", t);
+}
+
+/* Units done / total, running, failed, elapsed and ETA (from the estimated cost of
+ * what is left at the pace of what was done). Books locked. */
+static void progress_text(const books *b, char *out, size_t n)
+{
+    double left = 0, el = MPI_Wtime() - b->t0;
+    for (int i = 0; i < b->n; i++)
+        if (b->state[i] == 0 || b->state[i] == 3)
+            left += b->units[i].cost;
+    char e[32], eta[32];
+    format_seconds(el, e, sizeof(e));
+    if (b->done_cost > 0)
+        format_seconds(el * left / b->done_cost, eta, sizeof(eta));
+    else
+        snprintf(eta, sizeof(eta), "?");
+    snprintf(out, n, "%d/%d units done, %d running, %d failed | elapsed %s, ETA %s",
+             b->skipped + b->done + b->failed, b->n, b->inflight, b->failed, e, eta);
+}
+
+/* The progress bar (a terminal) or line (a log), redrawn or printed now. Books locked. */
+static void show_progress(books *b)
+{
+    char text[200];
+    progress_text(b, text, sizeof(text));
+    if (b->bar) {
+        int width = 30, fill = b->n ? (int)((long)width * (b->skipped + b->done + b->failed) / b->n) : width;
+        char bar[64];
+        for (int k = 0; k < width; k++)
+            bar[k] = k < fill ? '#' : '.';
+        bar[width] = '\0';
+        printf("\r\033[K[%s] %s", bar, text);
+    } else {
+        printf("progress: %s\n", text);
+    }
+    fflush(stdout);
+    b->last_progress = MPI_Wtime();
+}
+
+/* Called by the books thread between messages: progress when due. Books locked. */
+static void progress_tick(books *b)
+{
+    double now = MPI_Wtime();
+    if (now - b->last_progress >= (b->bar ? 1.0 : b->every))
+        show_progress(b);
+}
+
+/* Store a finished unit: its record (or its failure) and a synced journal line.
+ * Books locked. */
 static sal_status settle(books *b, int i, sal_status st, const char *msg, const void *rec,
                          size_t len)
 {
+    b->inflight--;
     if (st == SAL_ERR_INTERRUPTED) { /* stopped by a signal: pending again, for the resume */
         b->state[i] = 0;
         return SAL_OK;
@@ -369,17 +621,40 @@ static sal_status settle(books *b, int i, sal_status st, const char *msg, const 
     int ok = st == SAL_OK && ws == SAL_OK;
     b->state[i] = ok ? 1 : 2;
     ok ? b->done++ : b->failed++;
-    double el = MPI_Wtime() - b->t0;
-    int finished = b->done + b->failed, left = b->n - b->skipped - finished;
-    printf("[%d/%d] %s %s | running %d, failed %d | elapsed %.0f s, ETA %.0f s%s%s\n",
-           b->skipped + finished, b->n, b->units[i].id, ok ? "ok" : "FAILED", b->inflight,
-           b->failed, el, finished ? el / finished * left : 0, ok ? "" : ": ",
-           ok ? "" : (st ? msg : sal_errmsg()));
+    b->done_cost += b->units[i].cost;
+    printf("%s[%d/%d] %s %s%s\n", b->bar ? "\r\033[K" : "", b->skipped + b->done + b->failed,
+           b->n, b->units[i].id, ok ? "ok" : "FAILED: ", ok ? "" : (st ? msg : sal_errmsg()));
+    if (b->bar)
+        show_progress(b);
     fflush(stdout);
     return ws;
 }
 
 /* results.nc: every unit journaled ok, as a group, in unit order. */
+/* Read a unit's stored record file into *buf (malloc'ed). */
+static sal_status read_record(const books *b, int i, void **buf, size_t *len)
+{
+    char name[300], rec[PATH_MAX + 320];
+    sal_study_unit_name(b->units[i].id, name, sizeof(name));
+    snprintf(rec, sizeof(rec), "%s/units/%s.rec", b->dir, name);
+    FILE *f = fopen(rec, "rb");
+    long n = -1;
+    *buf = NULL;
+    sal_status st = SAL_OK;
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        !(*buf = malloc((size_t)n)) || fread(*buf, 1, (size_t)n, f) != (size_t)n) {
+        free(*buf);
+        *buf = NULL;
+        st = sal_fail(SAL_ERR_IO, "%s: cannot read the unit's record", rec);
+    }
+    if (f)
+        fclose(f);
+    *len = st ? 0 : (size_t)n;
+    return st;
+}
+
+/* results.nc: every unit journaled ok, as a group, in unit order. Every group is
+ * defined before any value is written (see sal_record_copy). */
 static sal_status write_results(books *b)
 {
     char path[PATH_MAX + 32], tmp[PATH_MAX + 64];
@@ -389,6 +664,9 @@ static sal_status write_results(books *b)
     sal_status st = SAL_OK;
     if ((rc = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &ncid)))
         return sal_fail(SAL_ERR_IO, "%s: %s", tmp, nc_strerror(rc));
+    int *grp = malloc(sizeof(*grp) * (size_t)(b->n > 0 ? b->n : 1));
+    if (!grp)
+        st = sal_fail(SAL_ERR_NOMEM, "out of memory");
     const char *study = b->job->study;
     nc_put_att_text(ncid, NC_GLOBAL, "study", strlen(study), study);
     nc_put_att_text(ncid, NC_GLOBAL, "job", strlen(b->job->path), b->job->path);
@@ -401,7 +679,28 @@ static sal_status write_results(books *b)
     nc_def_var(ncid, "model_name", NC_STRING, 1, &dm, &vmn);
     nc_def_var(ncid, "model_architecture", NC_STRING, 1, &dm, &vma);
     nc_def_var(ncid, "model_base", NC_STRING, 1, &dm, &vmb);
-    for (int k = 0; k < b->job->nmodels; k++) {
+    for (int phase = SAL_COPY_DEFINE; phase <= SAL_COPY_DATA && st == SAL_OK; phase++) {
+        if (phase == SAL_COPY_DATA && (rc = nc_enddef(ncid))) {
+            st = sal_fail(SAL_ERR_IO, "%s: %s", tmp, nc_strerror(rc));
+            break;
+        }
+        for (int i = 0; i < b->n && st == SAL_OK; i++) {
+            if (b->state[i] != 1)
+                continue;
+            void *buf;
+            size_t len;
+            char name[300];
+            sal_study_unit_name(b->units[i].id, name, sizeof(name));
+            if ((st = read_record(b, i, &buf, &len)))
+                break;
+            if (phase == SAL_COPY_DEFINE && (rc = nc_def_grp(ncid, name, &grp[i])))
+                st = sal_fail(SAL_ERR_IO, "%s: group %s: %s", tmp, name, nc_strerror(rc));
+            else
+                st = sal_record_copy(buf, len, grp[i], phase);
+            free(buf);
+        }
+    }
+    for (int k = 0; k < b->job->nmodels && st == SAL_OK; k++) {
         const sal_job_model *jm = &b->job->models[k];
         const char *base = jm->base >= 0 ? b->job->models[jm->base].name : "";
         const char *arch = jm->architecture ? jm->architecture : "";
@@ -417,28 +716,8 @@ static sal_status write_results(books *b)
         size_t k = (size_t)i;
         nc_put_var1_string(ncid, vid, &k, &id);
         nc_put_var1_string(ncid, vst, &k, &status);
-        if (b->state[i] != 1)
-            continue;
-        char name[300], rec[PATH_MAX + 320];
-        sal_study_unit_name(id, name, sizeof(name));
-        snprintf(rec, sizeof(rec), "%s/units/%s.rec", b->dir, name);
-        FILE *f = fopen(rec, "rb");
-        void *buf = NULL;
-        long len = -1;
-        if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-            (buf = malloc((size_t)len)) && fread(buf, 1, (size_t)len, f) == (size_t)len) {
-            int grp;
-            if ((rc = nc_def_grp(ncid, name, &grp)))
-                st = sal_fail(SAL_ERR_IO, "%s: group %s: %s", tmp, name, nc_strerror(rc));
-            else
-                st = sal_record_copy(buf, (size_t)len, grp);
-        } else {
-            st = sal_fail(SAL_ERR_IO, "%s: cannot read the unit's record", rec);
-        }
-        free(buf);
-        if (f)
-            fclose(f);
     }
+    free(grp);
     rc = nc_close(ncid);
     if (st == SAL_OK && rc)
         st = sal_fail(SAL_ERR_IO, "%s: %s", tmp, nc_strerror(rc));
@@ -468,64 +747,144 @@ static sal_status lock_output(books *b)
     return SAL_OK;
 }
 
-/* The largest pending unit, marked in flight; -1 if none. */
-static int next_unit(books *b)
+/* The largest pending unit that fits a group of gsize ranks, marked in flight; among
+ * equally large ones, one on the model and layer the group computed last (its loaded
+ * activations serve again). -1 if none. Books locked. */
+static int next_unit(books *b, int gsize, int who)
 {
-    int best = -1;
-    for (int i = 0; i < b->n; i++)
-        if (b->state[i] == 0 && (best < 0 || b->units[i].cost > b->units[best].cost))
+    int best = -1, prev = b->last[who];
+    const sal_study_unit *p = prev >= 0 ? &b->units[prev] : NULL;
+    for (int i = 0; i < b->n; i++) {
+        const sal_study_unit *u = &b->units[i];
+        if (b->state[i] != 0 || u->ranks > gsize)
+            continue;
+        if (best < 0 || u->cost > b->units[best].cost) {
             best = i;
+        } else if (u->cost == b->units[best].cost && p && u->kind == p->kind &&
+                   u->model == p->model && u->layer == p->layer) {
+            const sal_study_unit *q = &b->units[best];
+            if (!(q->kind == p->kind && q->model == p->model && q->layer == p->layer))
+                best = i;
+        }
+    }
     if (best >= 0) {
         b->state[best] = 3;
         b->inflight++;
+        b->last[who] = best;
     }
     return best;
 }
 
-static sal_status run_master(books *b, MPI_Comm comm, int size, worker *self)
+/* Ranks in the group whose leader is rank src of the study. */
+static int group_size(const books *b, int src)
 {
-    sal_status st = SAL_OK;
-    if (size == 1) { /* rank 0 does the work too */
-        int i;
-        while (st == SAL_OK && !sal_stop_requested() && (i = next_unit(b)) >= 0) {
-            void *rec;
-            size_t len;
-            sal_status us = compute_unit(b->job, &b->units[i], self, &rec, &len);
-            b->inflight--;
-            st = settle(b, i, us, sal_errmsg(), rec, len);
-            free(rec);
-        }
-        return st;
-    }
-    int active = size - 1;
-    while (active > 0) {
-        long long head[4];
+    return src >= 1 && src <= b->nbig * b->big ? b->big : 1;
+}
+
+/* A short sleep between polls, growing while nothing happens. */
+static void nap(long *ns)
+{
+    struct timespec t = {0, *ns};
+    nanosleep(&t, NULL);
+    *ns = *ns < 2000000 ? *ns * 2 : 2000000;
+}
+
+typedef struct serve_args {
+    books *b;
+    MPI_Comm comm;
+    int groups;      /* worker groups to serve */
+    sal_status st;
+} serve_args;
+
+/* Rank 0's books: answer the worker groups' leaders until every group is told to stop
+ * and rank 0's own computing has ended; show progress on the way. */
+static void *serve(void *arg)
+{
+    serve_args *a = arg;
+    books *b = a->b;
+    int active = a->groups;
+    long ns = 50000;
+    for (;;) {
+        int flag = 0;
         MPI_Status ms;
-        MPI_Recv(head, 4, MPI_LONG_LONG, MPI_ANY_SOURCE, TAG_HEAD, comm, &ms);
-        int src = ms.MPI_SOURCE;
-        if (head[0] == MSG_RESULT) {
-            char *data = malloc((size_t)(head[3] > 0 ? head[3] : 1));
-            MPI_Recv(data, (int)head[3], MPI_BYTE, src, TAG_DATA, comm, MPI_STATUS_IGNORE);
-            b->inflight--;
-            sal_status us = (sal_status)head[2];
-            double tb = MPI_Wtime();
-            sal_status ws = settle(b, (int)head[1], us, us ? data : NULL, data, (size_t)head[3]);
-            b->books_seconds += MPI_Wtime() - tb;
-            if (ws && st == SAL_OK)
-                st = ws;
-            free(data);
+        if (active > 0)
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_HEAD, a->comm, &flag, &ms);
+        if (!flag) {
+            pthread_mutex_lock(&b->mu);
+            progress_tick(b);
+            int self = b->self_running;
+            pthread_mutex_unlock(&b->mu);
+            if (active == 0 && !self)
+                break;
+            nap(&ns);
+            continue;
         }
-        double tn = MPI_Wtime();
-        int next = st == SAL_OK && !sal_stop_requested() ? next_unit(b) : -1;
-        b->books_seconds += MPI_Wtime() - tn;
-        MPI_Send(&next, 1, MPI_INT, src, TAG_WORK, comm);
+        ns = 50000;
+        long long head[4];
+        int src = ms.MPI_SOURCE;
+        MPI_Recv(head, 4, MPI_LONG_LONG, src, TAG_HEAD, a->comm, MPI_STATUS_IGNORE);
+        char *data = NULL;
+        if (head[0] == MSG_RESULT) {
+            data = malloc((size_t)(head[3] > 0 ? head[3] : 1));
+            MPI_Recv(data, (int)head[3], MPI_BYTE, src, TAG_DATA, a->comm, MPI_STATUS_IGNORE);
+        }
+        pthread_mutex_lock(&b->mu);
+        double tb = MPI_Wtime();
+        if (head[0] == MSG_RESULT) {
+            sal_status us = (sal_status)head[2];
+            sal_status ws = settle(b, (int)head[1], us, us ? data : NULL, data, (size_t)head[3]);
+            if (ws && a->st == SAL_OK)
+                a->st = ws;
+        }
+        int next = a->st == SAL_OK && !sal_stop_requested() ? next_unit(b, group_size(b, src), src)
+                                                            : -1;
+        b->books_seconds += MPI_Wtime() - tb;
+        pthread_mutex_unlock(&b->mu);
+        free(data);
+        MPI_Send(&next, 1, MPI_INT, src, TAG_WORK, a->comm);
         if (next < 0)
             active--;
     }
-    return st;
+    return NULL;
 }
 
-/* Returns the seconds the worker spent waiting for work. */
+/* Rank 0: serve the groups (in a thread when rank 0 computes too) and compute. */
+static sal_status run_master(books *b, MPI_Comm comm, int groups, int self_compute, worker *self)
+{
+    serve_args a = {b, comm, groups, SAL_OK};
+    pthread_t th;
+    b->self_running = self_compute;
+    if (!self_compute) {
+        serve(&a);
+        return a.st;
+    }
+    if (pthread_create(&th, NULL, serve, &a) != 0)
+        return sal_fail(SAL_ERR_NOMEM, "cannot start rank 0's books thread");
+    sal_status st = SAL_OK;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        int i = st == SAL_OK && a.st == SAL_OK && !sal_stop_requested() ? next_unit(b, 1, 0) : -1;
+        if (i < 0)
+            b->self_running = 0;
+        pthread_mutex_unlock(&b->mu);
+        if (i < 0)
+            break;
+        void *rec;
+        size_t len;
+        sal_status us = compute_unit(b->job, &b->units[i], self, &rec, &len);
+        char msg[2048];
+        snprintf(msg, sizeof(msg), "%s", us ? sal_errmsg() : "");
+        pthread_mutex_lock(&b->mu);
+        st = settle(b, i, us, msg, rec, len);
+        pthread_mutex_unlock(&b->mu);
+        free(rec);
+    }
+    pthread_join(th, NULL);
+    return st ? st : a.st;
+}
+
+/* A worker group: its leader asks rank 0 for units and sends back results, every
+ * member computes them. Returns the seconds the leader spent waiting for work. */
 static double run_worker(const sal_job *job, const sal_study_unit *units, MPI_Comm comm,
                          worker *w)
 {
@@ -533,21 +892,24 @@ static double run_worker(const sal_job *job, const sal_study_unit *units, MPI_Co
     long long head[4] = {MSG_READY, -1, 0, 0};
     void *payload = NULL;
     for (;;) {
-        MPI_Send(head, 4, MPI_LONG_LONG, 0, TAG_HEAD, comm);
-        if (head[0] == MSG_RESULT)
-            MPI_Send(payload, (int)head[3], MPI_BYTE, 0, TAG_DATA, comm);
+        int i;
+        if (w->rank == 0) {
+            MPI_Send(head, 4, MPI_LONG_LONG, 0, TAG_HEAD, comm);
+            if (head[0] == MSG_RESULT)
+                MPI_Send(payload, (int)head[3], MPI_BYTE, 0, TAG_DATA, comm);
+            double tw = MPI_Wtime();
+            MPI_Recv(&i, 1, MPI_INT, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
+            idle += MPI_Wtime() - tw;
+        }
         free(payload);
         payload = NULL;
-        int i;
-        double tw = MPI_Wtime();
-        MPI_Recv(&i, 1, MPI_INT, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
-        idle += MPI_Wtime() - tw;
+        if (w->size > 1)
+            MPI_Bcast(&i, 1, MPI_INT, 0, w->comm);
         if (i < 0)
             break;
         size_t len = 0;
         sal_status st = compute_unit(job, &units[i], w, &payload, &len);
-        if (st) { /* the message travels instead of a record */
-            free(payload);
+        if (st && w->rank == 0) { /* the message travels instead of a record */
             payload = strdup(sal_errmsg());
             len = payload ? strlen(payload) + 1 : 0;
         }
@@ -556,11 +918,61 @@ static double run_worker(const sal_job *job, const sal_study_unit *units, MPI_Co
     return idle;
 }
 
-sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *summary)
+/* Bytes a rank may use when the run does not say: its node's memory shared by the
+ * node's ranks, with a fifth kept back. Collective. */
+static double default_mem_per_rank(MPI_Comm comm)
 {
-    int rank, size;
+    MPI_Comm node;
+    int local = 1;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    return 0.8 * mem / local;
+}
+
+/* Rank 0: the ranks each unit needs, the worker groups (b->big, b->nbig), and the
+ * units no group of this run can hold, failed at once with their reason. */
+static sal_status plan_groups(books *b, double mem, int workers)
+{
+    int gmax = 1, nneed = 0;
+    for (int i = 0; i < b->n; i++) {
+        sal_study_unit *u = &b->units[i];
+        double r = ceil(u->bytes / mem);
+        u->ranks = r < 1 ? 1 : r > 1e6 ? 1000000 : (int)r;
+        if (b->state[i] == 0 && u->ranks > 1) {
+            nneed++;
+            gmax = u->ranks > gmax ? u->ranks : gmax;
+        }
+    }
+    b->big = gmax > workers ? workers : gmax;
+    b->nbig = b->big > 1 ? (nneed < workers / b->big ? nneed : workers / b->big) : 0;
+    if (b->big <= 1)
+        b->big = 1, b->nbig = 0;
+    sal_status st = SAL_OK;
+    for (int i = 0; i < b->n && st == SAL_OK; i++) {
+        const sal_study_unit *u = &b->units[i];
+        if (b->state[i] != 0 || u->ranks <= 1 || u->ranks <= b->big)
+            continue;
+        char msg[512];
+        snprintf(msg, sizeof(msg), "needs about %.1f GiB: %d ranks of %.2f GiB, and this run "
+                 "has %d worker rank%s; run it with more ranks or a larger --memory-per-rank",
+                 u->bytes / 1073741824.0, u->ranks, mem / 1073741824.0, workers,
+                 workers == 1 ? "" : "s");
+        b->state[i] = 3;
+        b->inflight++;
+        st = settle(b, i, SAL_ERR_NOMEM, msg, NULL, 0);
+    }
+    return st;
+}
+
+sal_status sal_study_run(const sal_job *job, const sal_study_opts *opts, MPI_Comm comm,
+                         sal_study_summary *summary)
+{
+    int rank, size, provided;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
+    MPI_Query_thread(&provided);
     memset(summary, 0, sizeof(*summary));
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -569,14 +981,20 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
     sigaction(SIGINT, &sa, NULL);
     books b;
     memset(&b, 0, sizeof(b));
+    pthread_mutex_init(&b.mu, NULL);
     b.lock = -1;
     b.job = job;
     b.t0 = MPI_Wtime();
+    b.every = opts->progress_every > 0 ? opts->progress_every : 10;
+    b.bar = opts->bar;
     worker w;
     double idle = 0;
     memset(&w, 0, sizeof(w));
+    w.comm = MPI_COMM_NULL;
     w.model = w.task = -1;
     w.layer = -2;
+    int self_compute = size == 1 || (!opts->books_only && provided == MPI_THREAD_MULTIPLE);
+    double mem = opts->mem_per_rank > 0 ? opts->mem_per_rank : default_mem_per_rank(comm);
     sal_status st = SAL_OK;
     if (rank == 0) {
         st = sal_study_units(job, &b.units, &b.n);
@@ -590,28 +1008,51 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
                 st = sal_fail(SAL_ERR_IO, "%s: cannot create: %s", b.dir, strerror(errno));
             else if ((st = lock_output(&b)))
                 ;
-            else if (!(b.state = calloc((size_t)(b.n > 0 ? b.n : 1), 1)))
+            else if (!(b.state = calloc((size_t)(b.n > 0 ? b.n : 1), 1)) ||
+                     !(b.last = malloc(sizeof(*b.last) * (size_t)size)))
                 st = sal_fail(SAL_ERR_NOMEM, "out of memory");
             else if ((st = read_journal(&b)) == SAL_OK && !(b.journal = fopen(jpath, "a")))
                 st = sal_fail(SAL_ERR_IO, "%s: %s", jpath, strerror(errno));
+            for (int r = 0; b.last && r < size; r++)
+                b.last[r] = -1;
         }
+        if (st == SAL_OK)
+            st = plan_groups(&b, mem, size - 1);
     }
-    /* every rank needs the unit list to compute units by index */
+    /* every rank needs the unit list to compute units by index, and the groups */
     if ((st = sal_agree(st, comm)))
         goto done;
-    MPI_Bcast(&b.n, 1, MPI_INT, 0, comm);
+    int plan[3] = {b.n, b.big, b.nbig};
+    MPI_Bcast(plan, 3, MPI_INT, 0, comm);
+    b.n = plan[0], b.big = plan[1], b.nbig = plan[2];
     if (rank != 0 && !(b.units = calloc((size_t)(b.n > 0 ? b.n : 1), sizeof(*b.units))))
         st = sal_fail(SAL_ERR_NOMEM, "out of memory");
     if ((st = sal_agree(st, comm)))
         goto done;
     MPI_Bcast(b.units, (int)(sizeof(*b.units) * (size_t)b.n), MPI_BYTE, 0, comm);
-    if ((st = sal_agree(sal_grid_init(MPI_COMM_SELF, 1, 1, &w.grid), comm)))
+    /* groups: rank 0 alone; ranks 1 .. nbig x big in groups of big; the rest alone */
+    int color = rank == 0                  ? 0
+                : rank <= b.nbig * b.big ? 1 + (rank - 1) / b.big
+                                         : 1 + b.nbig + (rank - 1 - b.nbig * b.big);
+    int groups = b.nbig + (size - 1 - b.nbig * b.big);
+    MPI_Comm_split(comm, color, rank, &w.comm);
+    MPI_Comm_size(w.comm, &w.size);
+    MPI_Comm_rank(w.comm, &w.rank);
+    if ((st = sal_agree(sal_grid_init(w.comm, w.size, 1, &w.grid), comm)))
         goto done;
     if (rank == 0) {
-        printf("study %s: %d units, %d done before, %d ranks (%d computing)\n", job->study, b.n,
-               b.skipped, size, size > 1 ? size - 1 : 1);
+        printf("study %s: %d units, %d done before, %d ranks (%d computing", job->study, b.n,
+               b.skipped, size, self_compute ? size : size - 1);
+        if (b.nbig > 0)
+            printf("; %d group%s of %d ranks for units over %.0f MiB", b.nbig,
+                   b.nbig == 1 ? "" : "s", b.big, mem / 1048576.0);
+        printf(")\n");
         fflush(stdout);
-        st = run_master(&b, comm, size, &w);
+        st = run_master(&b, comm, groups, self_compute, &w);
+        if (b.bar && b.n > 0) { /* leave the bar's last state on its line */
+            show_progress(&b);
+            printf("\n");
+        }
         if (st == SAL_OK)
             st = write_results(&b);
     } else {
@@ -622,7 +1063,7 @@ sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *s
     double idle_sum = 0, wall = MPI_Wtime() - b.t0;
     MPI_Reduce(&idle, &idle_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
     summary->books_ms_per_unit = b.done + b.failed ? 1e3 * b.books_seconds / (b.done + b.failed) : 0;
-    summary->idle_share = size > 1 && wall > 0 ? idle_sum / ((size - 1) * wall) : 0;
+    summary->idle_share = groups > 0 && wall > 0 ? idle_sum / (groups * wall) : 0;
     summary->units = b.n;
     summary->skipped = b.skipped;
     summary->done = b.done;
@@ -642,6 +1083,8 @@ done:
         close(b.lock); /* releases the lock */
     free(b.units);
     free(b.state);
+    free(b.last);
+    pthread_mutex_destroy(&b.mu);
     worker_free(&w);
     return st;
 }

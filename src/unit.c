@@ -166,3 +166,29 @@ done:
         sal_unit_free(u);
     return st;
 }
+
+sal_status sal_unit_relabel(sal_unit_matrices *u, const sal_task_data *t)
+{
+    sal_status st = SAL_OK;
+    for (int s = 0; s < 3 && st == SAL_OK; s++) {
+        int64_t *tok = NULL, n = 0;
+        if ((st = sal_split_tokens(t->sent_start, t->nsent, t->split, s, &tok, &n)))
+            break;
+        if (n != u->n[s] || (n > 0 && memcmp(tok, u->tok[s], sizeof(*tok) * (size_t)n) != 0))
+            st = sal_fail(SAL_ERR_ARG, "the task's split differs from the loaded matrices'");
+        free(tok);
+        size_t rows = (size_t)(u->n[s] > 0 ? u->n[s] : 1);
+        if (st == SAL_OK && t->control && !u->yc[s] && !(u->yc[s] = malloc(sizeof(*u->yc[s]) * rows)))
+            st = sal_fail(SAL_ERR_NOMEM, "out of memory");
+        if (st == SAL_OK && !t->control) {
+            free(u->yc[s]);
+            u->yc[s] = NULL;
+        }
+        for (int64_t i = 0; st == SAL_OK && i < u->n[s]; i++) {
+            u->y[s][i] = t->label[u->tok[s][i]];
+            if (t->control)
+                u->yc[s][i] = t->control[u->tok[s][i]];
+        }
+    }
+    return st;
+}

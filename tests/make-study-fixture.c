@@ -2,7 +2,9 @@
  * make-study-fixture.c - a synthetic study for the pipeline tests: three models of
  * four layers (m-base, its fine-tuned variant m-ft, and m-other), three tasks (A lives
  * in 6 neurons of layer 0, B in 6 neurons of layer 3, C has no signal), label files
- * and a job file using every analysis. Usage: make-study-fixture DIR
+ * and a job file using every analysis. The three models share only the label-driven
+ * parts of those 12 neurons (the rest is independent noise), so those are the
+ * neurons with the highest cross-model correlation. Usage: make-study-fixture DIR
  */
 #include <math.h>
 #include <stdio.h>
@@ -113,7 +115,8 @@ int main(int argc, char **argv)
                "          { name = \"C\"; labels = \"C.txt\"; } );\n"
                "split = { train = 0.6; dev = 0.2; test = 0.2; seed = 3; };\n"
                "probe = { l1 = 1e-3; l2 = 1e-3; tol = 1e-6; };\n"
-               "analyses = { run = [\"layerwise\", \"minimal\", \"ablation\", \"control\", \"redundancy\"]; };\n");
+               "analyses = { run = [\"layerwise\", \"minimal\", \"ablation\", \"control\", \"redundancy\",\n"
+               "                     \"crossmodel\"]; };\n");
     fclose(f);
     free(word);
     for (int t = 0; t < 3; t++)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-run.sh - `salient run` end to end on a synthetic study (3 models, one fine-tuned
-# from another, 4 layers, 3 tasks, all analyses): the same results on 1, 2 and 3 ranks,
+# from another, 4 layers, 3 tasks, all analyses): the same results on 1, 2 and 4 ranks and
+# on a worker group (a unit over --memory-per-rank spans ranks), cross-model units,
 # resume, SIGKILL of every rank midway, SIGTERM, a corrupted shard, and the report's
 # tables and plots.
 # Usage: test-run.sh SALIENT MAKE_STUDY_FIXTURE MPIEXEC WORKDIR
@@ -35,21 +36,37 @@ attr() { ncdump -h "$1/results.nc" | sed -n "/^group: $2 {/,/} \/\/ group $2\$/p
 
 "$fixture" study >/dev/null || { echo "FAIL: fixture"; exit 1; }
 job=study/study.cfg
-units=45
+units=48
 
 "$salient" run "$job" -o r1 > r1.log 2>&1; rc=$?
 check "1 rank: exit 0" test $rc -eq 0
 check "1 rank: all units" grep -q "$units units: $units done now" r1.log
 "$mpiexec" -np 2 "$salient" run "$job" -o r2 > r2.log 2>&1; rc=$?
 check "2 ranks: exit 0" test $rc -eq 0
-"$mpiexec" -np 3 "$salient" run "$job" -o r3 > r3.log 2>&1; rc=$?
-check "3 ranks: exit 0" test $rc -eq 0
+"$mpiexec" -np 4 "$salient" run "$job" -o r4 > r4.log 2>&1; rc=$?
+check "4 ranks: exit 0" test $rc -eq 0
+check "4 ranks: all compute (rank 0 too)" grep -q "4 ranks (4 computing)" r4.log
+# units over 2 MiB (the selection's, 2400 tokens x 64 neurons) need a group of ranks
+"$mpiexec" -np 4 "$salient" run "$job" -o rg --memory-per-rank=2M > rg.log 2>&1; rc=$?
+check "worker groups: exit 0" test $rc -eq 0
+check "worker groups: formed" grep -q "1 group of [23] ranks for units over 2 MiB" rg.log
+"$salient" run "$job" -o rn --memory-per-rank=100k > rn.log 2>&1; rc=$?
+check "units too big for the run: exit 3" test $rc -eq 3
+check "units too big for the run: say why" grep -q "needs about .* ranks of .*more ranks or a larger --memory-per-rank" rn/journal.tsv
 results r1 > res1.txt
 check "results have every unit" test "$(grep -c '^group: ' res1.txt)" -eq $units
 check "2 ranks give the same results" bash -c "results() { ncdump \$1/results.nc | sed 1d; }; results r2 | cmp -s - res1.txt"
-check "3 ranks give the same results" bash -c "results() { ncdump \$1/results.nc | sed 1d; }; results r3 | cmp -s - res1.txt"
+check "4 ranks give the same results" bash -c "results() { ncdump \$1/results.nc | sed 1d; }; results r4 | cmp -s - res1.txt"
 check "the fine-tuned model is recorded" grep -q "m-ft" res1.txt
 check "progress lines" grep -q "^\[$units/$units\]" r1.log
+"$salient" run "$job" -o rp --progress=log --progress-every=0.01 > rp.log 2>&1
+check "periodic progress lines" grep -q "^progress: [0-9]*/$units units done, [0-9]* running, 0 failed | elapsed [0-9]*s, ETA" rp.log
+"$salient" run "$job" -o rbar --progress=bar > rbar.log 2>&1
+check "a progress bar" grep -q "\[#*\.*\] $units/$units units done" rbar.log
+# cross-model: the 12 neurons whose label-driven part the models share rank first
+top=$(ncdump -v maxcorr_rank -g m-base__all__crossmodel r1/results.nc | sed -n '/maxcorr_rank =/,/;/p' |
+      tr -c '0-9' ' ' | xargs -n1 | head -12 | sort -n | xargs)
+check "cross-model: the shared neurons have the highest MaxCorr ($top)" test "$top" = "0 1 2 3 4 5 52 53 54 55 56 57"
 
 # resume: nothing is recomputed
 "$salient" run "$job" -o r1 > resume.log 2>&1; rc=$?
@@ -101,7 +118,8 @@ cp -r study broken
 head -c 3000 study/m-other/shard-00001.nc > broken/m-other/shard-00001.nc
 "$salient" run broken/study.cfg -o rb > rb.log 2>&1; rc=$?
 check "corrupt shard: exit 3" test $rc -eq 3
-check "corrupt shard: its units failed" test "$(grep -c '^failed	m-other/' rb/journal.tsv)" -eq 15
+check "corrupt shard: its units failed" test "$(grep -c '^failed	m-other/' rb/journal.tsv)" -eq 16
+check "corrupt shard: the cross-model units that need it failed" test "$(grep -c '^failed	.*/crossmodel' rb/journal.tsv)" -eq 3
 check "corrupt shard: the message names the shard" grep -q "shard-00001.nc" rb/journal.tsv
 check "corrupt shard: every other unit completed" test "$(grep -c '^ok' rb/journal.tsv)" -eq 30
 check "corrupt shard: results mark the failed units" bash -c "ncdump rb/results.nc | grep -q '\"failed\"'"
@@ -160,8 +178,10 @@ check "unwritable plot: the error names the file" grep -q "plots/layers-B.png" r
 "$salient" compare r2 r1 > c21.log 2>&1; rc=$?
 check "compare 2 ranks vs 1: exit 0" test $rc -eq 0
 check "compare counts figures" grep -q "0 drift" c21.log
-"$salient" compare r3 r1 > c31.log 2>&1; rc=$?
-check "compare 3 ranks vs 1: exit 0" test $rc -eq 0
+"$salient" compare r4 r1 > c41.log 2>&1; rc=$?
+check "compare 4 ranks vs 1: exit 0" test $rc -eq 0
+"$salient" compare --rtol 1e-6 rg r1 > cg1.log 2>&1; rc=$?
+check "compare worker groups vs 1 rank: exit 0" test $rc -eq 0
 mkdir -p pert
 ncdump r1/results.nc | awk '!done && /:oracle_test = / { sub(/= [^ ;]+/, "= 0.123456"); done = 1 } { print }' > pert.cdl
 ncgen -4 -o pert/results.nc pert.cdl
@@ -170,7 +190,7 @@ check "compare a perturbed figure: exit 1" test $rc -eq 1
 check "compare names the drifting figure" grep -q "drift .*oracle_test .*0.123456" cp.log
 "$salient" compare rb r1 > cb.log 2>&1; rc=$?
 check "compare with failed units: exit 1" test $rc -eq 1
-check "compare lists the missing units" test "$(grep -c '^missing' cb.log)" -eq 15
+check "compare lists the missing units" test "$(grep -c '^missing' cb.log)" -eq 18
 
 echo "test-run: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 
+#include "salient/correlation.h"
 #include "salient/lca.h"
 
 /* What a record says about its unit besides the figures. */
@@ -44,12 +45,39 @@ sal_status sal_record_read(int ncid, sal_lca_result *r);
 sal_status sal_record_pack(const sal_lca_result *r, const sal_record_meta *meta, void **buf,
                            size_t *len);
 
+/* The cross-model correlation record of one model's selection against the study's
+ * other models (SCIENCE.md section 4.7), told apart by the attribute kind = "crossmodel":
+ *   dimensions: neuron (D), other (models compared), layer (selection)
+ *   double maxcorr(neuron), mincorr(neuron); int64 maxcorr_rank(neuron), mincorr_rank(neuron)
+ *   double best(other, neuron)   each neuron's best |r| with any neuron of that model
+ *   string other_model(other); int layer(layer); int64 layer_width(layer)
+ *   double layer_mean_maxcorr(layer), layer_mean_mincorr(layer)
+ * Attributes: model, task ("crossmodel"), layers, neurons, tokens, mean_maxcorr,
+ * mean_mincorr. */
+typedef struct sal_crossmodel_meta {
+    const char *model;     /* model name */
+    const char *layers;    /* its selection as written */
+    long long tokens;      /* tokens the correlations are over */
+    char *const *other;    /* names of the other models, x->nother of them */
+    int nsel;              /* layers of the selection */
+    const int *layer;      /* their numbers */
+    const int64_t *width;  /* their widths (sum = D) */
+} sal_crossmodel_meta;
+
+sal_status sal_record_pack_crossmodel(const sal_crosscorr *x, const double *const *best,
+                                      const sal_crossmodel_meta *meta, void **buf, size_t *len);
+
 /* Read a record from bytes made by sal_record_pack (buf is not modified); truncated
  * or damaged bytes fail with SAL_ERR_FORMAT. */
 sal_status sal_record_unpack(const void *buf, size_t len, sal_lca_result *r);
 
 /* Copy packed record bytes, unchanged (every attribute, dimension and variable), into
- * the open netCDF-4 group grp of another file. */
-sal_status sal_record_copy(const void *buf, size_t len, int grp);
+ * the open netCDF-4 group grp of another file, in two phases: SAL_COPY_DEFINE makes the
+ * dimensions, attributes and variables, SAL_COPY_DATA (after nc_enddef) writes the
+ * values. A file of many groups must define all of them before it writes any data:
+ * netCDF-4 rewrites the whole file's metadata at every switch from defining to writing,
+ * which made writing 2,000 groups one after the other take many minutes. */
+enum { SAL_COPY_DEFINE = 0, SAL_COPY_DATA = 1 };
+sal_status sal_record_copy(const void *buf, size_t len, int grp, int phase);
 
 #endif

@@ -1,11 +1,12 @@
 /*
- * status.h - status codes and the per-process error message.
+ * status.h - status codes and the per-thread error message.
  *
  * Every salient function that can fail returns a sal_status. The function that
  * detects a failure records a message naming what failed (file, line, variable,
  * token) with sal_fail(); callers pass the code up unchanged and the command line
- * prints sal_errmsg(). One process has one message: salient runs one thread per
- * MPI rank. None of these functions is collective.
+ * prints sal_errmsg(). Each thread has its own message (rank 0 of `salient run`
+ * computes in one thread and keeps the books in another); the stop flag is one per
+ * process. None of these functions is collective.
  */
 #ifndef SALIENT_STATUS_H
 #define SALIENT_STATUS_H

@@ -9,7 +9,8 @@
  *   units/NAME.rec      each finished unit's results record (record.h bytes)
  *   results.nc          every unit as a NetCDF-4 group, written at the end
  * Running again on the same folder skips the units journaled ok (whose record is
- * intact) and retries failed ones.
+ * intact) and retries failed ones. Progress goes to stdout: a line per finished unit,
+ * and a bar (on a terminal) or a status line every few seconds (in a log).
  */
 #ifndef SALIENT_STUDY_H
 #define SALIENT_STUDY_H
@@ -18,14 +19,33 @@
 
 #include "salient/job.h"
 
+/* Kinds of unit. */
+enum {
+    SAL_UNIT_PROBE = 0,     /* probes of one task (layer-wise, or the selection's analyses) */
+    SAL_UNIT_CROSSMODEL = 1 /* the selection's cross-model correlations (no task) */
+};
+
 /* One unit of work. */
 typedef struct sal_study_unit {
+    int kind;        /* SAL_UNIT_* */
     int model;       /* index in the job's models */
-    int task;        /* index in the job's tasks */
+    int task;        /* index in the job's tasks (-1 for a cross-model unit) */
     int layer;       /* a single layer, or -1 for the model's selection (the full analyses) */
-    double cost;     /* estimated work: tokens x neurons */
-    char id[256];    /* "MODEL/LAYER/TASK", LAYER as "L3" or "all" (or the selection) */
+    double cost;     /* estimated work (rough flops: study.c), for the order and the ETA */
+    double bytes;    /* estimated memory of the unit on one rank */
+    int ranks;       /* ranks it needs at the run's memory per rank (sal_study_plan) */
+    char id[256];    /* "MODEL/LAYER/TASK", LAYER as "L3" or "all" (or the selection);
+                      * "MODEL/LAYERS/crossmodel" for a cross-model unit */
 } sal_study_unit;
+
+/* How a run uses its ranks. */
+typedef struct sal_study_opts {
+    double mem_per_rank;   /* bytes a rank may use; 0: the node's memory / its ranks x 0.8 */
+    double progress_every; /* seconds between progress lines in a log (not a terminal);
+                            * 0: 10 s */
+    int books_only;        /* 1: rank 0 only keeps the books, even with other ranks */
+    int bar;               /* 1: progress as a bar redrawn in place (for a terminal) */
+} sal_study_opts;
 
 /* Outcome of a run. */
 typedef struct sal_study_summary {
@@ -43,10 +63,16 @@ typedef struct sal_study_summary {
  * size; a model that cannot be opened fails naming the job file line). Not collective. */
 sal_status sal_study_units(const sal_job *job, sal_study_unit **units, int *n);
 
-/* Run the study into job->output: rank 0 schedules (largest units first), the other
- * ranks compute; with one rank, rank 0 computes too. SIGTERM or SIGINT stops handing
- * out work; the run then returns with summary->interrupted set. Collective over comm. */
-sal_status sal_study_run(const sal_job *job, MPI_Comm comm, sal_study_summary *summary);
+/* Run the study into job->output. Rank 0 keeps the books in a thread of its own and
+ * hands units out (largest first, preferring a unit on the activations a group already
+ * holds) to worker groups; it computes units itself too (unless opts->books_only, or
+ * MPI gives less than MPI_THREAD_MULTIPLE). A unit whose estimated memory exceeds
+ * opts->mem_per_rank runs on a group of ranks with its own BLACS grid: the workers
+ * are split once into groups of the largest size any unit needs (as many as there
+ * are such units and ranks for) and single ranks. SIGTERM or SIGINT stops handing out
+ * work; the run then returns with summary->interrupted set. Collective over comm. */
+sal_status sal_study_run(const sal_job *job, const sal_study_opts *opts, MPI_Comm comm,
+                         sal_study_summary *summary);
 
 /* The file and group name of a unit id: '/' becomes "__", anything but letters,
  * digits, '-' and '_' becomes '_' ("use-lite/L0/pos" -> "use-lite__L0__pos"). */

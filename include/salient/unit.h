@@ -60,6 +60,11 @@ typedef struct sal_unit_matrices {
 sal_status sal_unit_load(sal_model *m, int nsel, const int *layers, const sal_task_data *t,
                          const sal_grid *g, sal_unit_matrices *u);
 
+/* Give loaded matrices the labels (and control labels) of another task of the same
+ * model, keeping the activations: the task's split must give the same rows (else
+ * SAL_ERR_ARG, and u is unchanged but for labels). Not collective. */
+sal_status sal_unit_relabel(sal_unit_matrices *u, const sal_task_data *t);
+
 /* Release a unit's matrices. No operation on NULL. */
 void sal_unit_free(sal_unit_matrices *u);
 
