@@ -7,6 +7,8 @@
  *               control accuracy, selectivity, minimal set size (% of neurons), top /
  *               random / bottom k retrained, and the minimal set's share per third
  *   fine-tuning per task, each fine-tuned variant beside its base, with the shift
+ *   cross-model per model (with the crossmodel analysis): neurons, mean MaxCorr and
+ *               MinCorr against the other models, mean MaxCorr per layer
  * and the plots of SCIENCE.md section 5, as PNG and SVG in OUTDIR/plots/ (plot.c):
  *   layers-TASK  heat map, models x layers: the share of each model's minimal neuron
  *               set (from the probe on its layer selection) in each layer
@@ -264,10 +266,19 @@ static void figure(table *t, int r, int c, const unit_fig *u, double v)
 
 /* ---- the report -------------------------------------------------------------------- */
 
+/* What a cross-model unit says about one model's neurons. */
+typedef struct cross_fig {
+    char model[128];
+    int ok;                    /* 1 ok, 0 failed */
+    double neurons, mean_max, mean_min;
+    char by_layer[256];        /* "L0 0.17, L1 0.06, ..." mean MaxCorr per layer */
+} cross_fig;
+
 typedef struct study_data {
     char name[128]; /* the study's name ("" if not recorded) */
-    int nunit, nmodel, ntask;
+    int nunit, nmodel, ntask, ncross;
     unit_fig *unit;
+    cross_fig *cross;
     char (*model)[128], (*base)[128], (*task)[128];
 } study_data;
 
@@ -319,7 +330,9 @@ static sal_status read_study(const char *dir, study_data *s)
     s->model = calloc(nm + 1, sizeof(*s->model));
     s->base = calloc(nm + 1, sizeof(*s->base));
     s->task = calloc(n + 1, sizeof(*s->task));
-    if (!id || !status || !mn || !mb || !s->unit || !s->model || !s->base || !s->task) {
+    s->cross = calloc(n + 1, sizeof(*s->cross));
+    if (!id || !status || !mn || !mb || !s->unit || !s->model || !s->base || !s->task ||
+        !s->cross) {
         st = sal_fail(SAL_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -350,8 +363,33 @@ static sal_status read_study(const char *dir, study_data *s)
         snprintf(u->model, sizeof(u->model), "%.*s", (int)(a - id[i]), id[i]);
         snprintf(u->layers, sizeof(u->layers), "%.*s", (int)(b - a - 1), a + 1);
         snprintf(u->task, sizeof(u->task), "%s", b + 1);
-        if (!strcmp(u->task, "crossmodel"))
-            continue; /* a cross-model correlation unit (a reserved name): no task, no probe */
+        if (!strcmp(u->task, "crossmodel")) { /* a cross-model unit: no task, no probe */
+            if (strcmp(status[i], "ok") && strcmp(status[i], "failed"))
+                continue;
+            cross_fig *x = &s->cross[s->ncross++];
+            snprintf(x->model, sizeof(x->model), "%s", u->model);
+            x->ok = !strcmp(status[i], "ok");
+            sal_study_unit_name(id[i], name, sizeof(name));
+            if (x->ok && nc_inq_grp_ncid(ncid, name, &g) == NC_NOERR) {
+                x->neurons = att(g, "neurons");
+                x->mean_max = att(g, "mean_maxcorr");
+                x->mean_min = att(g, "mean_mincorr");
+                int nl = 0, nm2 = 0;
+                void *lay = NULL, *mx = NULL;
+                if ((st = vec(g, "layer", NC_INT, &nl, &lay)) == SAL_OK)
+                    st = vec(g, "layer_mean_maxcorr", NC_DOUBLE, &nm2, &mx);
+                size_t off = 0;
+                for (int l = 0; l < nl && l < nm2 && off < sizeof(x->by_layer); l++)
+                    off += (size_t)snprintf(x->by_layer + off, sizeof(x->by_layer) - off,
+                                            "%sL%d %.3f", l ? ", " : "", ((int *)lay)[l],
+                                            ((double *)mx)[l]);
+                free(lay);
+                free(mx);
+                if (st)
+                    goto done;
+            }
+            continue;
+        }
         u->ok = !strcmp(status[i], "ok");
         if (strcmp(status[i], "ok") && strcmp(status[i], "failed"))
             continue; /* missing: shown as "-" */
@@ -418,6 +456,7 @@ static void study_free(study_data *s)
         free(u->layer), free(u->share), free(u->curve_k), free(u->curve_dev), free(u->curve_test);
     }
     free(s->unit);
+    free(s->cross);
     free(s->model);
     free(s->base);
     free(s->task);
@@ -521,6 +560,31 @@ static sal_status write_tables(const char *outdir, const study_data *s)
         st = table_write(&t, dir, "fine-tuning", "Fine-tuned variants beside their base models");
         table_free(&t);
     }
+    /* cross-model correlation: per model, how much its neurons have a counterpart in the
+     * other models (MaxCorr: in any of them; MinCorr: in all of them) */
+    if (st == SAL_OK && s->ncross > 0 && (st = table_init(&t, 1 + s->ncross, 5)) == SAL_OK) {
+        const char *head[5] = {"model", "neurons", "mean MaxCorr", "mean MinCorr",
+                               "mean MaxCorr per layer"};
+        for (int c = 0; c < 5; c++)
+            cell(&t, 0, c, "%s", head[c]);
+        for (int i = 0; i < s->ncross; i++) {
+            const cross_fig *x = &s->cross[i];
+            cell(&t, 1 + i, 0, "%s", x->model);
+            if (!x->ok) {
+                for (int c = 1; c < 5; c++)
+                    cell(&t, 1 + i, c, "failed");
+                continue;
+            }
+            cell(&t, 1 + i, 1, "%.0f", x->neurons);
+            cell(&t, 1 + i, 2, "%.4f", x->mean_max);
+            cell(&t, 1 + i, 3, "%.4f", x->mean_min);
+            cell(&t, 1 + i, 4, "%s", x->by_layer);
+        }
+        st = table_write(&t, dir, "cross-model",
+                         "Cross-model correlation: each neuron's best |r| with the other models' "
+                         "neurons, averaged (MaxCorr: best over models; MinCorr: worst)");
+        table_free(&t);
+    }
     return st;
 }
 
@@ -578,8 +642,8 @@ static sal_status report_run_opts(const report_opts *o, MPI_Comm comm)
         if (st == SAL_OK)
             st = write_tables(o->dir, &s);
         if (st == SAL_OK)
-            printf("tables: %s/tables/{layerwise,cross-architecture,fine-tuning}.{csv,md,tex}\n",
-                   o->dir);
+            printf("tables: %s/tables/{layerwise,cross-architecture,fine-tuning%s}.{csv,md,tex}\n",
+                   o->dir, s.ncross ? ",cross-model" : "");
         int nfile = 0;
         if (st == SAL_OK && s.nmodel > 0 && s.ntask > 0 &&
             (st = write_plots(o->dir, &s, &nfile)) == SAL_OK)

@@ -67,6 +67,7 @@ check "a progress bar" grep -q "\[#*\.*\] $units/$units units done" rbar.log
 top=$(ncdump -v maxcorr_rank -g m-base__all__crossmodel r1/results.nc | sed -n '/maxcorr_rank =/,/;/p' |
       tr -c '0-9' ' ' | xargs -n1 | head -12 | sort -n | xargs)
 check "cross-model: the shared neurons have the highest MaxCorr ($top)" test "$top" = "0 1 2 3 4 5 52 53 54 55 56 57"
+check "cross-model table" grep -q "^| m-base | 64 | 0\.[0-9]* | 0\.[0-9]* | L0 0\.[0-9]*, L1" r1/tables/cross-model.md
 
 # resume: nothing is recomputed
 "$salient" run "$job" -o r1 > resume.log 2>&1; rc=$?
