@@ -183,28 +183,41 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     if ((st = sal_pmat_col_stats(X, pb->comm, pb->mu, pb->var)))
         goto agreed;
 
-    /* S = X^T X / N - mu mu^T through pdsyrk (upper triangle), then replicated, with the
-     * exact variances on its diagonal */
+    /* S = (X - 1 mu^T)^T (X - 1 mu^T) / N through pdsyrk (upper triangle) on a centered
+     * copy, then replicated, with the exact variances on its diagonal. Centering first
+     * keeps S positive semidefinite: X^T X / N - mu mu^T cancels catastrophically for a
+     * neuron whose mean dwarfs its spread (a random-weights model has nearly constant
+     * ones), and an indefinite metric sent the solver's steps off to infinity. */
     if (pb->S) {
-        sal_pmat Sp;
-        if ((st = sal_agree(sal_pmat_init(&Sp, g, pb->D, pb->D, nb, nb), pb->comm))) {
-            sal_pmat_free(&Sp);
+        sal_pmat Sp, Xc;
+        memset(&Xc, 0, sizeof(Xc));
+        memcpy(Xc.desc, X->desc, sizeof(Xc.desc));
+        Xc.lrows = X->lrows;
+        Xc.lcols = X->lcols;
+        Xc.a = malloc(sizeof(*Xc.a) * (size_t)(X->desc[SAL_LLD] > 0 ? X->desc[SAL_LLD] : 1) *
+                      (size_t)(X->lcols > 0 ? X->lcols : 1));
+        st = Xc.a ? SAL_OK : sal_fail(SAL_ERR_NOMEM, "out of memory for a centered copy of "
+                                      "%lld x %lld activations", (long long)pb->N,
+                                      (long long)pb->D);
+        if ((st = sal_agree(st, pb->comm)) ||
+            (st = sal_agree(sal_pmat_init(&Sp, g, pb->D, pb->D, nb, nb), pb->comm))) {
+            free(Xc.a);
             goto agreed;
         }
+        sal_pmat_sub_col(X, pb->mu, &Xc);
         int n = (int)pb->D, k = (int)pb->N, one = 1;
         double alpha = 1.0 / (double)pb->N, beta = 0;
-        pdsyrk_("U", "T", &n, &k, &alpha, X->a, &one, &one, X->desc, &beta, Sp.a, &one, &one,
+        pdsyrk_("U", "T", &n, &k, &alpha, Xc.a, &one, &one, Xc.desc, &beta, Sp.a, &one, &one,
                 Sp.desc);
+        free(Xc.a);
         st = sal_pmat_allgather(&Sp, pb->S, pb->D, pb->comm);
         sal_pmat_free(&Sp);
         if (st)
             goto agreed;
         int64_t D = pb->D;
         for (int64_t j = 0; j < D; j++) {
-            for (int64_t i = 0; i < j; i++) {
-                double v = pb->S[i + j * D] - pb->mu[i] * pb->mu[j];
-                pb->S[i + j * D] = pb->S[j + i * D] = v;
-            }
+            for (int64_t i = 0; i < j; i++)
+                pb->S[j + i * D] = pb->S[i + j * D];
             pb->S[j + j * D] = pb->var[j];
         }
     }
@@ -439,23 +452,39 @@ static void forward_delta(sal_probe_problem *pb, const double *Dt, const double 
 }
 
 /* f(zY + dz) - f(zY), summed row by row without cancellation:
- * lse(zY + dz) - lse(zY) = log1p(sum_c p_c expm1(dz_c)) with p = softmax(zY). */
+ * lse(zY + dz) - lse(zY) = log1p(sum_c p_c expm1(dz_c)) with p = softmax(zY) for a
+ * small change; for a large one (|dz_c| > 1 somewhere) the two log-sum-exps are taken
+ * apart, which then loses nothing, while the log1p form would under- or overflow (all
+ * dz_c very negative gave log1p(-1) = -inf: a line search that accepted every step). */
 static double loss_change(sal_probe_problem *pb, const double *zY, const double *dz)
 {
     double sum = 0;
     int C = pb->C;
     int64_t ldz = pb->ldz;
     for (int64_t i = 0; i < pb->lz; i++) {
-        double zmax = zY[i];
+        double zmax = zY[i], big = 0;
         for (int c = 1; c < C; c++)
             zmax = fmax(zmax, zY[i + c * ldz]);
+        for (int c = 0; c < C; c++)
+            big = fmax(big, fabs(dz[i + c * ldz]));
         double s = 0, t = 0;
-        for (int c = 0; c < C; c++) {
-            double e = exp(zY[i + c * ldz] - zmax);
-            s += e;
-            t += e * expm1(dz[i + c * ldz]);
+        if (big <= 1) {
+            for (int c = 0; c < C; c++) {
+                double e = exp(zY[i + c * ldz] - zmax);
+                s += e;
+                t += e * expm1(dz[i + c * ldz]);
+            }
+            sum += log1p(t / s) - dz[i + pb->ly[i] * ldz];
+            continue;
         }
-        sum += log1p(t / s) - dz[i + pb->ly[i] * ldz];
+        double wmax = zY[i] + dz[i];
+        for (int c = 1; c < C; c++)
+            wmax = fmax(wmax, zY[i + c * ldz] + dz[i + c * ldz]);
+        for (int c = 0; c < C; c++) {
+            s += exp(zY[i + c * ldz] - zmax);
+            t += exp(zY[i + c * ldz] + dz[i + c * ldz] - wmax);
+        }
+        sum += (wmax + log(t)) - (zmax + log(s)) - dz[i + pb->ly[i] * ldz];
     }
     MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, pb->comm);
     return sum / (double)pb->N;
@@ -508,7 +537,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     /* the Gram metric majorizes at L = 1; the diagonal one may need more */
     const double *S = p->metric == SAL_PROBE_METRIC_DIAGONAL ? NULL : pb->S;
     double l_max = S ? 1 : 1e12;
-    double tk = 1, tprev = 1, L = 1, viol = INFINITY;
+    double tk = 1, tprev = 1, L = 1, viol = INFINITY, Fprev = fW + penalty(W, n, l1, l2);
     int it, converged = 0, since_refresh = 0;
     double last_step = INFINITY; /* gradient-unit size of the last step: (L/2) |S D|_inf */
     for (it = 1; it <= p->max_iter; it++) {
@@ -601,6 +630,15 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             zW[i] = zY[i] + dz[i];
         fW = fY + df;
         since_refresh++;
+        /* function restart too (O'Donoghue & Candes): momentum that raised the objective
+         * is dropped. The gradient test alone let the extrapolation run away on
+         * activations whose loss is flat along large-variance directions (L shrank to
+         * 1e-5 and the objective climbed from 2.5 into the thousands on a
+         * random-weights model). */
+        double Fnew = fW + penalty(W, n, l1, l2);
+        if (Fnew > Fprev + 1e-9 * fmax(1, fabs(Fprev))) /* beyond rounding of summed steps */
+            turn = 1;
+        Fprev = Fnew;
         if (turn > 0 || !descended) {
             tk = tprev = 1;
         } else {
