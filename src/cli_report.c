@@ -2,7 +2,7 @@
  * cli_report.c - `salient report OUTDIR`: the tables of SCIENCE.md section 5 from a
  * study's results.nc, each as CSV, Markdown and LaTeX:
  *   layerwise   test accuracy of the probe on each layer and on the selection, per
- *               model and task
+ *               model and task, beside the majority-class baseline
  *   cross-architecture   per task, one column per model: best layer, all layers,
  *               control accuracy, selectivity, minimal set size (% of neurons), top /
  *               random / bottom k retrained, and the minimal set's share per third
@@ -83,6 +83,7 @@ typedef struct unit_fig {
     char model[128], task[128], layers[64];
     int ok;          /* 1 ok, 0 failed */
     double test;     /* oracle test accuracy */
+    double majority; /* test accuracy of the majority-class baseline */
     double fig[NF];  /* the selection's figures (NaN if not computed) */
     /* for the plots (empty unless ok) */
     int nlayer, ncurve;             /* sizes of the arrays below */
@@ -400,6 +401,7 @@ static sal_status read_study(const char *dir, study_data *s)
         if (u->ok && nc_inq_grp_ncid(ncid, name, &g) == NC_NOERR) {
             double thirds[3] = {NAN, NAN, NAN}, k = att(g, "k_min"), d = att(g, "neurons");
             u->test = att(g, "oracle_test");
+            u->majority = att(g, "majority_test");
             u->fig[F_ALL] = u->test;
             u->fig[F_CONTROL] = att(g, "control_test");
             u->fig[F_SELECT] = att(g, "selectivity");
@@ -475,13 +477,14 @@ static sal_status write_tables(const char *outdir, const study_data *s)
         if (s->unit[i].layers[0] == 'L' && atoi(s->unit[i].layers + 1) > maxl)
             maxl = atoi(s->unit[i].layers + 1);
     table t = {0};
-    if ((st = table_init(&t, 1 + s->nmodel * s->ntask, 3 + maxl + 1)))
+    if ((st = table_init(&t, 1 + s->nmodel * s->ntask, 4 + maxl + 1)))
         return st;
     cell(&t, 0, 0, "model");
     cell(&t, 0, 1, "task");
     for (int l = 0; l <= maxl; l++)
         cell(&t, 0, 2 + l, "layer %d", l);
     cell(&t, 0, 3 + maxl, "all layers");
+    cell(&t, 0, 4 + maxl, "majority class");
     for (int m = 0; m < s->nmodel; m++)
         for (int k = 0; k < s->ntask; k++) {
             int r = 1 + m * s->ntask + k;
@@ -495,8 +498,10 @@ static sal_status write_tables(const char *outdir, const study_data *s)
             }
             const unit_fig *u = find(s, s->model[m], s->task[k], NULL);
             figure(&t, r, 3 + maxl, u, u ? u->test : NAN);
+            figure(&t, r, 4 + maxl, u, u ? u->majority : NAN);
         }
-    st = table_write(&t, dir, "layerwise", "Test accuracy of the probe per layer and on all layers");
+    st = table_write(&t, dir, "layerwise", "Test accuracy of the probe per layer and on all "
+                     "layers, and of always predicting the most frequent training class");
     table_free(&t);
     /* cross-architecture: rows task x figure, one column per model */
     if (st == SAL_OK && (st = table_init(&t, 1 + s->ntask * (NF + 1), 2 + s->nmodel)) == SAL_OK) {

@@ -179,6 +179,25 @@ sal_status sal_lca_run(const sal_lca_data *d, const sal_grid *g, const sal_lca_p
     out->C = d->C;
     out->control_test = out->selectivity = NAN;
     sal_status st = SAL_OK;
+    /* the majority-class baseline: the most frequent training class (the lowest on a tie)
+     * predicted for every test token */
+    {
+        int64_t *count = calloc((size_t)(d->C > 0 ? d->C : 1), sizeof(*count));
+        int64_t n0 = d->X[0]->desc[SAL_M], n2 = d->X[2]->desc[SAL_M], hit = 0;
+        int major = 0;
+        if (count) {
+            for (int64_t i = 0; i < n0; i++)
+                if (d->y[0][i] >= 0 && d->y[0][i] < d->C)
+                    count[d->y[0][i]]++;
+            for (int c = 1; c < d->C; c++)
+                if (count[c] > count[major])
+                    major = c;
+            for (int64_t i = 0; i < n2; i++)
+                hit += d->y[2][i] == major;
+        }
+        out->majority_test = count && n2 > 0 ? (double)hit / (double)n2 : NAN;
+        free(count);
+    }
     if (!(p->delta >= 0 && p->delta < 1) || p->stride < 1)
         st = sal_fail(SAL_ERR_ARG, "delta must be in [0, 1) and the stride at least 1");
     if (st == SAL_OK) {

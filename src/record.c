@@ -27,6 +27,7 @@ typedef struct scalar {
 static const scalar scalars[] = {
     F(minimal_dev), F(minimal_test), F(top_test),     F(random_test), F(bottom_test),
     F(keep_test),   F(ablate_test),  F(control_test), F(selectivity), F(cluster_test),
+    F(majority_test),
 };
 #undef F
 

@@ -127,6 +127,8 @@ check "corrupt shard: results mark the failed units" bash -c "ncdump rb/results.
 
 # the tables: written at the end of a run, and by salient report; failed cells marked
 check "run wrote the layer-wise table" test -s r1/tables/layerwise.md
+# the majority-class baseline: three equally likely classes, so about a third of the test tokens
+check "majority-class baseline near 1/3" awk -F'|' '$2 ~ /m-base/ && $3 ~ / A / { v = $(NF - 1) + 0; ok = v > 0.25 && v < 0.42 } END { exit !ok }' r1/tables/layerwise.md
 for f in layerwise cross-architecture fine-tuning; do
   for e in csv md tex; do check "table $f.$e" test -s "r1/tables/$f.$e"; done
 done

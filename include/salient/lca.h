@@ -54,6 +54,8 @@ typedef struct sal_lca_result {
     double top_test, random_test, bottom_test; /* retrained on top / random / bottom k_min */
     double keep_test, ablate_test;  /* oracle with all but top k_min / top k_min zeroed */
     double control_test;       /* the control probe's test accuracy (NaN without one) */
+    double majority_test;      /* test accuracy of always predicting the most frequent
+                                * training class (the majority-class baseline) */
     double selectivity;        /* oracle test accuracy - control test accuracy */
     sal_layer_dist dist;       /* layers of the minimal set */
     int64_t clusters;          /* redundancy: clusters of the unit's neurons (0: skipped) */
