@@ -34,6 +34,13 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js >= 18 and npm for the extractor (src/extract): Debian's nodejs and npm, unless a
+# node >= 18 and an npm are there already (NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 18 ] || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ "${#missing[@]}" -eq 0 ]; then
