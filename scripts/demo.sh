@@ -12,7 +12,7 @@
 #      plots, is written at the end of the run)
 # Stages 4-6 whose output is complete are skipped (a stamp in DIR/.stages records the command
 # that made it); `salient run` resumes a study by itself. The study starts afresh when the
-# models or the job changed since it began.
+# models or the job changed since it began (the old one is moved to DIR/study.previous).
 # Output in DIR: data/ (sentences, labels, HDF5), models/, study/ (results.nc, tables/,
 # plots/, journal.tsv), timings.tsv (seconds per stage, with the load average).
 # Exit status: that of `salient run` (0 done, 3 units failed, 75 interrupted: run again to
@@ -48,7 +48,7 @@ out=$(cd "$out" && pwd)
 cd "$root"
 
 # The sentence selection (see the head of jobs/brown-demo.cfg for how it was sized):
-# every 57th sentence of the corpus, so that all 15 genres are in, up to 700 sentences.
+# every 95th sentence of the corpus, so that all 15 genres are in, up to 600 sentences.
 sentences=600 every=95 random_seed=1
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -147,16 +147,20 @@ stage import-glove glove -- mpirun -np 2 "$salient" import --format=neurox-hdf5 
 # of it in DIR names the same files relative to DIR.
 job=$root/jobs/brown-demo.cfg
 if [ "$out" != "$default_out" ]; then
-  sed 's#"\.\./out/brown-demo/#"#' "$job" > "$out/brown-demo.cfg.tmp"
+  sed 's#"\.\./out/brown-demo/#"#g' "$job" > "$out/brown-demo.cfg.tmp"
   mv "$out/brown-demo.cfg.tmp" "$out/brown-demo.cfg"
   job=$out/brown-demo.cfg
 fi
 
-# A study begun on other models or another job starts afresh; otherwise it resumes.
-inputs=$(cat "$stamps"/import-* "$job" | sha256sum | cut -d' ' -f1)
+# A study begun on other models or another job starts afresh (the old one is kept as
+# DIR/study.previous); otherwise it resumes.
+inputs=$({ stat -c '%n %Y' "$stamps"/import-*; cat "$stamps"/import-* "$job"; } |
+  sha256sum | cut -d' ' -f1)
 if [ -d "$out/study" ] && [ "$(cat "$stamps/study" 2>/dev/null)" != "$inputs" ]; then
-  echo "demo: the models or the job changed since $out/study was begun: starting it afresh"
-  rm -rf "$out/study"
+  echo "demo: the models or the job changed since $out/study was begun: starting it afresh" \
+    "(the old one is now $out/study.previous)"
+  rm -rf "$out/study.previous"
+  mv "$out/study" "$out/study.previous"
 fi
 printf '%s\n' "$inputs" > "$stamps/study"
 

@@ -20,7 +20,7 @@ const USAGE = `usage: node extract-use.js --sentences FILE --out PREFIX [options
   --pooling HOW           sub-word pooling: first, last (default, as NeuroX) or average
   --random-weights SEED   the control model: every learned weight tensor's entries shuffled
                           with a PRNG seeded by SEED (an integer)
-  --backend NAME          wasm (default, WebAssembly) or cpu (pure JavaScript, ~15x slower)
+  --backend NAME          wasm (default, WebAssembly) or cpu (pure JavaScript, 15-30x slower)
   --batch N               windows per model call (default 1: every sentence is computed on its
                           own; N > 1 is ~1.5x faster on wasm, and changes values by float32
                           rounding only)
