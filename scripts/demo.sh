@@ -12,7 +12,8 @@
 #      plots, is written at the end of the run)
 # Stages 4-6 whose output is complete are skipped (a stamp in DIR/.stages records the command
 # that made it); `salient run` resumes a study by itself. The study starts afresh when the
-# models or the job changed since it began (the old one is moved to DIR/study.previous).
+# models or the job's settings changed since it began (the old one is moved to
+# DIR/study.previous).
 # Output in DIR: data/ (sentences, labels, HDF5), models/, study/ (results.nc, tables/,
 # plots/, journal.tsv), timings.tsv (seconds per stage, with the load average).
 # Exit status: that of `salient run` (0 done, 3 units failed, 75 interrupted: run again to
@@ -152,10 +153,10 @@ if [ "$out" != "$default_out" ]; then
   job=$out/brown-demo.cfg
 fi
 
-# A study begun on other models or another job starts afresh (the old one is kept as
-# DIR/study.previous); otherwise it resumes.
-inputs=$({ stat -c '%n %Y' "$stamps"/import-*; cat "$stamps"/import-* "$job"; } |
-  sha256sum | cut -d' ' -f1)
+# A study begun on other models or another job (comment lines aside) starts afresh (the old
+# one is kept as DIR/study.previous); otherwise it resumes.
+inputs=$({ stat -c '%n %Y' "$stamps"/import-*; cat "$stamps"/import-*
+  grep -v '^[[:space:]]*#' "$job"; } | sha256sum | cut -d' ' -f1)
 if [ -d "$out/study" ] && [ "$(cat "$stamps/study" 2>/dev/null)" != "$inputs" ]; then
   echo "demo: the models or the job changed since $out/study was begun: starting it afresh" \
     "(the old one is now $out/study.previous)"
