@@ -73,12 +73,16 @@ took() {
 
 # stage NAME [DEP...] -- COMMAND...: run COMMAND unless the stamp of NAME records the same
 # command and is newer than the stamps of the stages DEP; write the stamp after success.
+# The command is recorded with the repository's path and the salient executable's left out,
+# so that another BUILD_DIR or a moved checkout does not redo the stages.
 stage() {
   local name=$1 deps=() fresh=1
   shift
   while [ "$1" != -- ]; do deps+=("$stamps/$1"); shift; done
   shift
   local stamp=$stamps/$name key="$*"
+  key=${key//"$salient"/salient}
+  key=${key//"$root/"/}
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
     for d in "${deps[@]}"; do
       [ "$d" -nt "$stamp" ] && fresh=0
