@@ -107,8 +107,10 @@ check "after SIGTERM: resumes to the end" test $rc -eq 0
 # two runs on one folder: the second is refused, the first is not disturbed
 "$salient" run "$job" -o rl > rl1.log 2>&1 &
 pid=$!
-for i in $(seq 1 300); do [ -f rl/lock ] && [ "$(lines rl/journal.tsv)" -ge 1 ] && break; sleep 0.05; done
+for i in $(seq 1 300); do [ -f rl/lock ] && [ "$(lines rl/journal.tsv)" -ge 1 ] && break; sleep 0.01; done
+kill -STOP "$pid" # hold the first run (and its lock) still: the whole study takes ~2 s
 "$salient" run "$job" -o rl > rl2.log 2>&1; rc=$?
+kill -CONT "$pid"
 check "a second run on the same folder is refused" test $rc -ne 0
 check "the refusal names the lock" grep -q "in use by another salient run" rl2.log
 wait "$pid"; rc=$?
