@@ -8,6 +8,8 @@ packages=(
   gcc make cmake pkg-config
   # MPI, dense linear algebra
   openmpi-bin libopenmpi-dev libscalapack-openmpi-dev libopenblas-dev
+  # the probe's quasi-Newton solver (L-BFGS-B 3.0)
+  liblbfgsb-dev
   # NetCDF-4 (serial tools, the MPI build salient links, and its HDF5)
   libnetcdf-dev netcdf-bin libnetcdf-mpi-dev libhdf5-openmpi-dev
   # JSON (NeuroX JSON import)

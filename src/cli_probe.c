@@ -37,8 +37,8 @@ static const struct argp_option probe_options[] = {
     {"l2", OPT_L2, "Y", 0, "lambda2, weight of ||W||_F^2 (default 1e-5)", 0},
     {"tol", OPT_TOL, "T", 0, "optimality tolerance (default 1e-6)", 0},
     {"max-iter", OPT_MAXIT, "N", 0, "iteration limit (default 20000)", 0},
-    {"metric", OPT_METRIC, "M", 0, "solver step metric: auto (default: the Gram matrix up to 2048 "
-     "neurons, its diagonal above), gram (up to 2048 neurons), or diagonal", 0},
+    {"metric", OPT_METRIC, "M", OPTION_HIDDEN, "accepted for old command lines, no effect: "
+     "the L-BFGS-B solver has no step metric", 0},
     {"output", 'o', "PROBE.nc", 0, "write the probe (weights, biases, classes, split)", 0},
     {"verbose", 'v', NULL, 0, "print solver progress", 0},
     {0}};

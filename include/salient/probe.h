@@ -22,14 +22,14 @@ typedef struct sal_probe_params {
     double lambda1; /* weight of ||W||_1, >= 0 */
     double lambda2; /* weight of ||W||_F^2, >= 0 */
     double tol;     /* stop when the largest optimality violation is below tol (> 0) */
-    int max_iter;   /* outer iterations before giving up (SAL_ERR_NOCONV) */
-    int verbose;    /* 1: a line per 50 iterations on rank 0 (stderr) */
-    int metric;     /* SAL_PROBE_METRIC_*: the solver's step metric */
+    int max_iter;   /* iterations before giving up (SAL_ERR_NOCONV) */
+    int verbose;    /* 1: a line per 10 iterations on rank 0 (stderr) */
+    int metric;     /* SAL_PROBE_METRIC_*: no effect since the L-BFGS-B engine (kept so
+                       that job files and command lines that set it still parse) */
 } sal_probe_params;
 
-/* The step metric: the centered Gram matrix (fewer iterations; needs D x D memory and
- * N D^2 flops once), or its diagonal (cheap steps, more of them). AUTO takes the Gram
- * up to 2048 neurons. */
+/* The step metric of the accelerated proximal-gradient engine this one replaced
+ * (probe.c's head comment says why). Accepted and ignored. */
 enum { SAL_PROBE_METRIC_AUTO = 0, SAL_PROBE_METRIC_GRAM = 1, SAL_PROBE_METRIC_DIAGONAL = 2 };
 
 /* The paper's setting (EMNLP 2020): lambda1 = lambda2 = 1e-5; tol 1e-6. */
@@ -47,22 +47,22 @@ typedef struct sal_probe {
     double objective;  /* value of the objective above */
     double loss;       /* its mean cross-entropy part */
     double violation;  /* largest optimality violation (SCIENCE.md section 2) */
-    int iterations;    /* outer iterations */
-    int gemms;         /* N x D x C matrix products done */
+    int iterations;    /* L-BFGS-B iterations */
+    int gemms;         /* N x D x C matrix products done (each one pass over X) */
     double seconds;    /* wall time of the solve */
 } sal_probe;
 
 /* Release a probe's arrays. No operation on NULL. */
 void sal_probe_free(sal_probe *p);
 
-/* A training problem: X, labels, and what is derived once from X (column means, the
- * centered Gram matrix) so that several solves (a lambda path, warm starts) share it. */
+/* A training problem: X, labels, and what is derived once from X (column means and
+ * variances) so that several solves (a lambda path, warm starts) share it. */
 typedef struct sal_probe_problem sal_probe_problem;
 
-/* Set up a problem on X (N x D on grid g, not copied: it must outlive the problem)
- * and labels y[N] in [0, nclasses). Computes the column means and the Gram matrix
- * (pdsyrk). Fails on a label out of range, a class count < 2, or fewer than 2
- * classes present. Collective. */
+/* Set up a problem on X (N x D on any grid g, not copied: it must outlive the problem)
+ * and labels y[N] in [0, nclasses). Computes the column means. Fails on a label out of
+ * range, a class count < 2, a class with no training token, or a NaN / infinite
+ * activation. Collective. */
 sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const int32_t *y,
                                   int nclasses, sal_probe_problem **out);
 
