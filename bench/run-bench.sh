@@ -15,7 +15,8 @@
 #   --peers     Python peers (default neurox,lbfgsb,saga)
 # Cases: tiny (synthetic 5000 x 64 x 10, a smoke test of this script), pos (synthetic 100k x 768 x 45), all (20k x 4096 x 45), binary (100k x 768 x 2);
 # use-coarse, use-fine, random-coarse, random-fine (real: USE-lite or its random-weights
-# copy, all layers, Brown base tags or full tags). To make the real models:
+# copy, all layers, Brown base tags or full tags); use0-coarse, use0-fine (USE-lite's
+# embedding layer alone, 256 neurons). To make the real models:
 #   node src/extract/brown.js --sentences 2000 --every 28 --out out/bench/data
 #   node src/extract/extract-use.js --sentences out/bench/data/sentences.txt \
 #        --out out/bench/data/use-lite [--random-weights 1]
@@ -56,10 +57,11 @@ make_case() { # name -> $out/name.nc (kept between runs)
     pos) "$build/bench-case" synthetic pos 100000 768 45 1 -o "$f" ;;
     all) "$build/bench-case" synthetic all 20000 4096 45 1 -o "$f" ;;
     binary) "$build/bench-case" synthetic binary 100000 768 2 1 -o "$f" ;;
-    use-coarse | use-fine | random-coarse | random-fine)
-      local m=use-lite task=pos-${1#*-}
+    use-coarse | use-fine | random-coarse | random-fine | use0-coarse | use0-fine)
+      local m=use-lite task=pos-${1#*-} layers=all
       [ "${1%%-*}" = random ] && m=use-lite-random
-      "$build/bench-case" real "$1" --model="$models/$m" --layers=all \
+      [ "${1%%-*}" = use0 ] && layers=0
+      "$build/bench-case" real "$1" --model="$models/$m" --layers="$layers" \
         --labels="$data/$task.txt" --sentences="$data/sentences.txt" -o "$f" ;;
     *) echo "run-bench: unknown case '$1'" >&2; exit 64 ;;
   esac

@@ -50,6 +50,11 @@
  *    bias alone (no products: the logits move by the bias change) takes g_b to
  *    rounding level, and L-BFGS-B starts again from there (at most MAX_RESTARTS
  *    times, each of which must lower the violation).
+ *  - L-BFGS-B's line search sees only values of F, and near the optimum a step's
+ *    decrease falls below the rounding of F (1e-16 of a value near 1): it stops short
+ *    (tolerance 1e-9 was out of reach). After such a stop the values it is given are
+ *    relative to the restart point, F(x) - F(x_r), computed from the change of the
+ *    logits row by row (log1p/expm1), accurate to the size of the change.
  */
 #include "salient/probe.h"
 
@@ -415,6 +420,43 @@ done:
     return sal_agree(st, pb->comm);
 }
 
+/* This process's share of f(z + dz) - f(z) for the local logits, without cancellation:
+ * lse(z + dz) - lse(z) = log1p(sum_c p_c expm1(dz_c)) with p = softmax(z) for a small
+ * change; for a large one (|dz_c| > 1 somewhere) the two log-sum-exps are taken apart,
+ * which then loses nothing. Accurate relative to the change, not to f. Not collective. */
+static double loss_change_local(const sal_probe_problem *pb, const double *z, const double *dz)
+{
+    double sum = 0;
+    int C = pb->C;
+    int64_t lr = pb->lr;
+    for (int64_t i = 0; i < lr && pb->own_rows; i++) {
+        double zmax = z[i], big = 0;
+        for (int c = 1; c < C; c++)
+            zmax = fmax(zmax, z[i + c * lr]);
+        for (int c = 0; c < C; c++)
+            big = fmax(big, fabs(dz[i + c * lr]));
+        double s = 0, t = 0;
+        if (big <= 1) {
+            for (int c = 0; c < C; c++) {
+                double e = exp(z[i + c * lr] - zmax);
+                s += e;
+                t += e * expm1(dz[i + c * lr]);
+            }
+            sum += log1p(t / s) - dz[i + pb->ly[i] * lr];
+            continue;
+        }
+        double wmax = z[i] + dz[i];
+        for (int c = 1; c < C; c++)
+            wmax = fmax(wmax, z[i + c * lr] + dz[i + c * lr]);
+        for (int c = 0; c < C; c++) {
+            s += exp(z[i + c * lr] - zmax);
+            t += exp(z[i + c * lr] + dz[i + c * lr] - wmax);
+        }
+        sum += (wmax + log(t)) - (zmax + log(s)) - dz[i + pb->ly[i] * lr];
+    }
+    return sum / (double)pb->N;
+}
+
 /* ---- L-BFGS-B on the split form ------------------------------------------------ */
 
 /* L-BFGS-B 3.0 (Zhu, Byrd, Lu & Nocedal, ACM TOMS 1997; Morales & Nocedal 2011), the
@@ -456,6 +498,46 @@ static double split_value(sal_probe_problem *pb, const double *xi, double l1, do
     }
     for (int c = 0; c < C; c++)
         gxi[2 * nw + c] = G[nw + c];
+    return f + pen;
+}
+
+/* The same split problem, its value taken relative to a reference point xr whose local
+ * logits are zr: F(xi) - F(xr), computed from the change of the logits (one forward
+ * product of the change) so that it is accurate to the size of the change, not to
+ * rounding of F. Near the optimum the decrease of a step falls below the rounding of F
+ * (1e-16 of a value near 1), and L-BFGS-B's line search, which sees only values, then
+ * stops short; this lets a restart from a near-optimal point go on. dz is lr x C work
+ * space. Collective. */
+static double split_value_diff(sal_probe_problem *pb, const double *xi, const double *xr,
+                               const double *zr, double l1, double l2, double *W, double *z,
+                               double *dz, double *r, double *G, double *gxi)
+{
+    int64_t nw = pb->D * pb->C, lz = pb->lr * pb->C;
+    int C = pb->C;
+    double pen = 0;
+    for (int64_t i = 0; i < nw; i++) { /* W holds the change first */
+        double w = xi[i] - xi[nw + i], wr = xr[i] - xr[nw + i];
+        W[i] = w - wr;
+        pen += l1 * ((xi[i] - xr[i]) + (xi[nw + i] - xr[nw + i])) + l2 * (w - wr) * (w + wr);
+    }
+    for (int c = 0; c < C; c++)
+        W[nw + c] = xi[2 * nw + c] - xr[2 * nw + c];
+    forward(pb, W, W + nw, dz);
+    for (int64_t i = 0; i < lz; i++)
+        z[i] = zr[i] + dz[i];
+    double f = loss_change_local(pb, zr, dz);
+    loss_resid_local(pb, z, r);
+    backward(pb, r, G, G + nw, &f);
+    for (int64_t i = 0; i < nw; i++) {
+        W[i] = xi[i] - xi[nw + i];
+        double g = G[i] + 2 * l2 * W[i];
+        gxi[i] = g + l1;
+        gxi[nw + i] = l1 - g;
+    }
+    for (int c = 0; c < C; c++) {
+        W[nw + c] = xi[2 * nw + c];
+        gxi[2 * nw + c] = G[nw + c];
+    }
     return f + pen;
 }
 
@@ -560,12 +642,13 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     double *lo = calloc((size_t)nx, sizeof(double));
     double *W = malloc(sizeof(double) * (size_t)(nw + C)), *G = malloc(sizeof(double) * (size_t)(nw + C));
     double *tmp = malloc(sizeof(double) * (size_t)(nw + C));
-    double *z = malloc(zsz), *r = malloc(zsz);
+    double *z = malloc(zsz), *r = malloc(zsz), *dz = malloc(zsz), *zr = malloc(zsz);
+    double *xr = malloc(sizeof(double) * (size_t)nx);
     int *nbd = malloc(sizeof(int) * (size_t)nx), *iwa = malloc(sizeof(int) * 3 * (size_t)nx);
     double *wa = malloc(sizeof(double) *
                         ((size_t)(2 * m + 5) * (size_t)nx + 11 * (size_t)m * m + 8 * (size_t)m));
     sal_status st = SAL_OK;
-    if (!xi || !gxi || !lo || !W || !G || !tmp || !z || !r || !nbd || !iwa || !wa)
+    if (!xi || !gxi || !lo || !W || !G || !tmp || !z || !r || !dz || !zr || !xr || !nbd || !iwa || !wa)
         st = sal_fail(SAL_ERR_NOMEM, "out of memory for a %lld x %d probe", (long long)D, C);
     if (nx > 2147483647)
         st = sal_fail(SAL_ERR_ARG, "a %lld x %d probe is too large for L-BFGS-B", (long long)D, C);
@@ -592,13 +675,15 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
     }
     char task[60], csave[60];
     int lsave[4], isave[44], iprint = -1, n = (int)nx, it = 0, restarts = 0, polishes = 0;
+    int relative = 0; /* 1: values relative to the point of the last restart (xr, zr) */
     double dsave[29], F = 0, factr = 0, pgtol = 0, viol = INFINITY, viol_at_start = INFINITY;
     set_task(task, "START");
     for (;;) {
         setulb_(&n, &m, xi, lo, lo, nbd, &F, gxi, &factr, &pgtol, wa, iwa, task, &iprint,
                 csave, lsave, isave, dsave, 60, 60);
         if (!strncmp(task, "FG", 2)) {
-            F = split_value(pb, xi, l1, l2, W, z, r, G, gxi);
+            F = relative ? split_value_diff(pb, xi, xr, zr, l1, l2, W, z, dz, r, G, gxi)
+                         : split_value(pb, xi, l1, l2, W, z, r, G, gxi);
             continue;
         }
         if (strncmp(task, "NEW_X", 5)) {
@@ -606,6 +691,9 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
              * precision, or its line search found no decrease along a direction built
              * from stale pairs. Start it again from here with no pairs, as long as the
              * previous run improved the violation. */
+            /* after a failed line search L-BFGS-B hands back its last iterate, not the
+             * last point it asked for: evaluate there afresh */
+            split_value(pb, xi, l1, l2, W, z, r, G, gxi);
             polishes++;
             if ((st = bias_newton(pb, W + nw, z, r)))
                 break;
@@ -617,6 +705,11 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
                 break;
             restarts++;
             viol_at_start = viol;
+            /* from now on, values relative to this point: what stopped L-BFGS-B is
+             * usually a decrease below the rounding of F */
+            relative = 1;
+            memcpy(xr, xi, sizeof(double) * (size_t)nx);
+            memcpy(zr, z, zsz);
             set_task(task, "START");
             continue;
         }
@@ -634,8 +727,13 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             backward(pb, r, G, G + nw, NULL);
             memcpy(xi + 2 * nw, W + nw, sizeof(double) * (size_t)C);
             viol = raw_violation(pb, W, G, G + nw, l1, l2, tmp);
-            if (viol >= p->tol)
+            if (viol >= p->tol) {
                 set_task(task, "START");
+                if (relative) { /* a new start needs a new reference */
+                    memcpy(xr, xi, sizeof(double) * (size_t)nx);
+                    memcpy(zr, z, zsz);
+                }
+            }
         }
         if (p->verbose && rank == 0 && it % 10 == 0)
             fprintf(stderr, "probe: iteration %d objective %.15g violation %.3g, %d products\n",
@@ -698,6 +796,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
                       out->iterations, viol, p->tol, task);
 done:
     free(xi), free(gxi), free(lo), free(W), free(G), free(tmp), free(z), free(r);
+    free(dz), free(zr), free(xr);
     free(nbd), free(iwa), free(wa);
     return sal_agree(st, pb->comm);
 }
