@@ -74,9 +74,9 @@ void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const in
 
 struct sal_probe_problem {
     const sal_pmat *X;
-    const sal_grid *g;
     MPI_Comm comm;      /* the grid's communicator */
-    MPI_Comm rowcomm;   /* processes that hold the same rows (one grid row) */
+    MPI_Comm rowcomm;   /* processes that hold the same rows (one grid row); only when
+                           the columns are split (npcol > 1) */
     int npcol;
     int64_t N, D;
     int C;
@@ -86,10 +86,9 @@ struct sal_probe_problem {
     int32_t *ly;        /* labels of the local rows */
     int64_t *count;     /* examples per class */
     double *mu;         /* D column means */
-    double *var;        /* D column variances (the Gram diagonal, computed in two passes) */
     double *Wl;         /* lc x C: the local rows of a weight matrix, for the products */
     double *Gl;         /* lc x C: local part of a gradient */
-    double *Gfull;      /* D x C: reduction buffer for the gradient */
+    double *Gfull;      /* D x C + C + 1: reduction buffer [G | gb | extra] */
     int gemms;          /* products since the last solve started */
 };
 
@@ -125,7 +124,6 @@ void sal_probe_problem_free(sal_probe_problem *pb)
     free(pb->ly);
     free(pb->count);
     free(pb->mu);
-    free(pb->var);
     free(pb->Wl);
     free(pb->Gl);
     free(pb->Gfull);
@@ -143,7 +141,6 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
         return sal_agree(sal_fail(SAL_ERR_NOMEM, "out of memory"), sal_grid_comm(g));
     pb->rowcomm = MPI_COMM_NULL;
     pb->X = X;
-    pb->g = g;
     pb->comm = sal_grid_comm(g);
     pb->npcol = sal_grid_npcol(g);
     pb->N = X->desc[SAL_M];
@@ -154,8 +151,10 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     pb->ldx = X->desc[SAL_LLD];
     pb->own_rows = sal_grid_mycol(g) == 0;
     /* the row communicator is made first, by every process, so that no early exit
-     * leaves a collective half done */
-    MPI_Comm_split(pb->comm, sal_grid_myrow(g), sal_grid_mycol(g), &pb->rowcomm);
+     * leaves a collective half done; a tall grid (npcol = 1) needs none */
+    if (pb->npcol > 1)
+        MPI_Comm_split(pb->comm, sal_grid_myrow(g), sal_grid_mycol(g), &pb->rowcomm);
+    double *var = NULL; /* sal_pmat_col_stats's variances: not needed past the check */
     if (nclasses < 2) {
         st = sal_fail(SAL_ERR_FORMAT, "a probe needs at least 2 classes, got %d", nclasses);
         goto done;
@@ -168,14 +167,14 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     size_t C = (size_t)nclasses, lc1 = (size_t)(pb->lc > 0 ? pb->lc : 1);
     pb->count = calloc(C, sizeof(*pb->count));
     pb->mu = calloc((size_t)pb->D, sizeof(*pb->mu));
-    pb->var = calloc((size_t)pb->D, sizeof(*pb->var));
+    var = calloc((size_t)pb->D, sizeof(*var));
     pb->gcol = malloc(sizeof(*pb->gcol) * lc1);
     pb->ly = malloc(sizeof(*pb->ly) * (size_t)(pb->lr > 0 ? pb->lr : 1));
     pb->Wl = malloc(sizeof(*pb->Wl) * lc1 * C);
     pb->Gl = malloc(sizeof(*pb->Gl) * lc1 * C);
     pb->Gfull = malloc(sizeof(*pb->Gfull) * ((size_t)pb->D * C + C + 1));
 
-    if (!pb->count || !pb->mu || !pb->var || !pb->gcol || !pb->ly || !pb->Wl || !pb->Gl ||
+    if (!pb->count || !pb->mu || !var || !pb->gcol || !pb->ly || !pb->Wl || !pb->Gl ||
         !pb->Gfull) {
         st = sal_fail(SAL_ERR_NOMEM, "out of memory for a %lld-neuron, %d-class probe",
                       (long long)pb->D, nclasses);
@@ -204,12 +203,13 @@ sal_status sal_probe_problem_init(const sal_pmat *X, const sal_grid *g, const in
     /* from here on every failure is agreed before the next collective call */
     if ((st = sal_agree(st, pb->comm)))
         goto agreed;
-    if ((st = sal_pmat_col_stats(X, pb->comm, pb->mu, pb->var)))
+    if ((st = sal_pmat_col_stats(X, pb->comm, pb->mu, var)))
         goto agreed;
 
 done:
     st = sal_agree(st, pb->comm);
 agreed:
+    free(var);
     if (st) {
         sal_probe_problem_free(pb);
         return st;
@@ -388,6 +388,19 @@ static double raw_violation(const sal_probe_problem *pb, const double *W, const 
     return pseudo_gradient(W, tmp, gb, D * C, C, l1, l2);
 }
 
+/* The bias for the other parametrization: centered from raw (sign +1: b_c = b_raw +
+ * W^T mu) or raw from centered (sign -1: b_raw = b_c - W^T mu). W is D x C. */
+static void convert_bias(const sal_probe_problem *pb, const double *W, const double *b,
+                         double sign, double *out)
+{
+    for (int c = 0; c < pb->C; c++) {
+        double s = b[c];
+        for (int64_t j = 0; j < pb->D; j++)
+            s += sign * (pb->mu[j] * W[j + c * pb->D]);
+        out[c] = s;
+    }
+}
+
 sal_status sal_probe_evaluate(sal_probe_problem *pb, const sal_probe_params *p,
                               const double *W, const double *b, double *objective,
                               double *loss, double *violation_out)
@@ -403,12 +416,7 @@ sal_status sal_probe_evaluate(sal_probe_problem *pb, const sal_probe_params *p,
         st = sal_fail(SAL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (int c = 0; c < C; c++) { /* the centered bias of the raw one */
-        double s = b[c];
-        for (int64_t j = 0; j < D; j++)
-            s += pb->mu[j] * W[j + c * D];
-        bc[c] = s;
-    }
+    convert_bias(pb, W, b, 1, bc);
     forward(pb, W, bc, z);
     double f = loss_resid_local(pb, z, r);
     backward(pb, r, G, gb, &f);
@@ -472,6 +480,20 @@ static void set_task(char *task, const char *word)
     memcpy(task, word, strlen(word));
 }
 
+/* The split problem's gradient gxi (P part, M part, bias) from the mean cross-entropy's
+ * gradient G (W part, then bias) at W. */
+static void split_gradient(int64_t nw, int C, double l1, double l2, const double *W,
+                           const double *G, double *gxi)
+{
+    for (int64_t i = 0; i < nw; i++) {
+        double g = G[i] + 2 * l2 * W[i];
+        gxi[i] = g + l1;
+        gxi[nw + i] = l1 - g;
+    }
+    for (int c = 0; c < C; c++)
+        gxi[2 * nw + c] = G[nw + c];
+}
+
 /* The split problem's value and gradient at xi = (P, M, centered bias): W = P - M,
  * objective f(W, b) + lambda1 sum (P + M) + lambda2 ||W||^2, gradient into gxi. Leaves
  * (W, bias) in W, the logits in z, the residuals in r and the mean cross-entropy's
@@ -491,13 +513,7 @@ static double split_value(sal_probe_problem *pb, const double *xi, double l1, do
     forward(pb, W, W + nw, z);
     double f = loss_resid_local(pb, z, r);
     backward(pb, r, G, G + nw, &f); /* the loss travels with the gradient */
-    for (int64_t i = 0; i < nw; i++) {
-        double g = G[i] + 2 * l2 * W[i];
-        gxi[i] = g + l1;
-        gxi[nw + i] = l1 - g;
-    }
-    for (int c = 0; c < C; c++)
-        gxi[2 * nw + c] = G[nw + c];
+    split_gradient(nw, C, l1, l2, W, G, gxi);
     return f + pen;
 }
 
@@ -528,16 +544,11 @@ static double split_value_diff(sal_probe_problem *pb, const double *xi, const do
     double f = loss_change_local(pb, zr, dz);
     loss_resid_local(pb, z, r);
     backward(pb, r, G, G + nw, &f);
-    for (int64_t i = 0; i < nw; i++) {
+    for (int64_t i = 0; i < nw; i++)
         W[i] = xi[i] - xi[nw + i];
-        double g = G[i] + 2 * l2 * W[i];
-        gxi[i] = g + l1;
-        gxi[nw + i] = l1 - g;
-    }
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < C; c++)
         W[nw + c] = xi[2 * nw + c];
-        gxi[2 * nw + c] = G[nw + c];
-    }
+    split_gradient(nw, C, l1, l2, W, G, gxi);
     return f + pen;
 }
 
@@ -625,6 +636,22 @@ done:
     return st;
 }
 
+/* Newton on the bias at the point (W, bias) whose logits are z, then the gradient G
+ * there and the raw violation; the split iterate xi takes the new bias. Collective. */
+static sal_status polish_bias(sal_probe_problem *pb, double l1, double l2, double *xi,
+                              double *W, double *z, double *r, double *G, double *tmp,
+                              double *viol)
+{
+    int64_t nw = pb->D * pb->C;
+    sal_status st = bias_newton(pb, W + nw, z, r);
+    if (st)
+        return st;
+    backward(pb, r, G, G + nw, NULL);
+    memcpy(xi + 2 * nw, W + nw, sizeof(double) * (size_t)pb->C);
+    *viol = raw_violation(pb, W, G, G + nw, l1, l2, tmp);
+    return SAL_OK;
+}
+
 sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
                            const sal_probe *warm, sal_probe *out)
 {
@@ -662,12 +689,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             xi[i] = fmax(warm->W[i], 0);
             xi[nw + i] = fmax(-warm->W[i], 0);
         }
-        for (int c = 0; c < C; c++) { /* centered bias: b_c = b_raw + W^T mu */
-            double s = warm->b[c];
-            for (int64_t j = 0; j < D; j++)
-                s += pb->mu[j] * warm->W[j + c * D];
-            xi[2 * nw + c] = s;
-        }
+        convert_bias(pb, warm->W, warm->b, 1, xi + 2 * nw);
     } else {
         memset(xi, 0, sizeof(double) * (size_t)(2 * nw));
         for (int c = 0; c < C; c++) /* the optimal bias of W = 0: log class frequencies */
@@ -695,11 +717,8 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
              * last point it asked for: evaluate there afresh */
             split_value(pb, xi, l1, l2, W, z, r, G, gxi);
             polishes++;
-            if ((st = bias_newton(pb, W + nw, z, r)))
+            if ((st = polish_bias(pb, l1, l2, xi, W, z, r, G, tmp, &viol)))
                 break;
-            backward(pb, r, G, G + nw, NULL);
-            memcpy(xi + 2 * nw, W + nw, sizeof(double) * (size_t)C);
-            viol = raw_violation(pb, W, G, G + nw, l1, l2, tmp);
             if (viol < p->tol || it >= p->max_iter || restarts >= MAX_RESTARTS ||
                 !(viol < viol_at_start))
                 break;
@@ -722,11 +741,8 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
             /* only the bias's mean term is left: polish the bias, then go on from the
              * new point with a fresh L-BFGS-B (its state knew the old bias) */
             polishes++;
-            if ((st = bias_newton(pb, W + nw, z, r)))
+            if ((st = polish_bias(pb, l1, l2, xi, W, z, r, G, tmp, &viol)))
                 break;
-            backward(pb, r, G, G + nw, NULL);
-            memcpy(xi + 2 * nw, W + nw, sizeof(double) * (size_t)C);
-            viol = raw_violation(pb, W, G, G + nw, l1, l2, tmp);
             if (viol >= p->tol) {
                 set_task(task, "START");
                 if (relative) { /* a new start needs a new reference */
@@ -774,12 +790,7 @@ sal_status sal_probe_solve(sal_probe_problem *pb, const sal_probe_params *p,
         goto done;
     }
     memcpy(out->W, W, sizeof(double) * (size_t)nw);
-    for (int c = 0; c < C; c++) { /* raw bias: b_raw = b_c - W^T mu */
-        double s = W[nw + c];
-        for (int64_t j = 0; j < D; j++)
-            s -= pb->mu[j] * W[j + c * D];
-        out->b[c] = s;
-    }
+    convert_bias(pb, W, W + nw, -1, out->b);
     out->loss = f;
     out->objective = f + penalty(W, nw, l1, l2);
     out->violation = viol;
