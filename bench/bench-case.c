@@ -40,6 +40,8 @@
 
 #include <netcdf.h>
 
+#include "bench-nc.h"
+
 #include "salient/dataset.h"
 #include "salient/grid.h"
 #include "salient/pmat.h"
@@ -379,61 +381,37 @@ static sal_status case_write(const char *path, const bench_case *c)
     char tmp[PATH_MAX];
     int rc = NC_NOERR, ncid = -1, dtr, dte, dn, dc, vxtr, vytr, vxte, vyte, vname;
     const char *what = "";
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return sal_fail(SAL_ERR_ARG, "path too long: %s", path);
-#define NC_TRY(call, text)                                                                   \
-    do {                                                                                     \
-        if ((rc = (call)) != NC_NOERR) {                                                     \
-            what = (text);                                                                   \
-            goto nc_failed;                                                                  \
-        }                                                                                    \
-    } while (0)
-    NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &ncid), "cannot create");
+    sal_status tst = bench_nc_temp(path, tmp, sizeof(tmp));
+    if (tst)
+        return tst;
+    BENCH_NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &ncid), "cannot create");
     int version = CASE_FORMAT_VERSION;
-    NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "case", strlen(c->name), c->name), "attribute case");
-    NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "source", strlen(c->source), c->source),
+    BENCH_NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "case", strlen(c->name), c->name), "attribute case");
+    BENCH_NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "source", strlen(c->source), c->source),
            "attribute source");
-    NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "format", strlen(CASE_FORMAT_NAME), CASE_FORMAT_NAME),
+    BENCH_NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "format", strlen(CASE_FORMAT_NAME), CASE_FORMAT_NAME),
            "attribute format");
-    NC_TRY(nc_put_att_int(ncid, NC_GLOBAL, "format_version", NC_INT, 1, &version),
+    BENCH_NC_TRY(nc_put_att_int(ncid, NC_GLOBAL, "format_version", NC_INT, 1, &version),
            "attribute format_version");
-    NC_TRY(nc_def_dim(ncid, "train", (size_t)c->N, &dtr), "dimension train");
-    NC_TRY(nc_def_dim(ncid, "test", (size_t)c->Nt, &dte), "dimension test");
-    NC_TRY(nc_def_dim(ncid, "neuron", (size_t)c->D, &dn), "dimension neuron");
-    NC_TRY(nc_def_dim(ncid, "class", (size_t)c->C, &dc), "dimension class");
-    NC_TRY(def_rows_var(ncid, "x_train", dtr, dn, c->N, c->D, &vxtr), "variable x_train");
-    NC_TRY(nc_def_var(ncid, "y_train", NC_INT, 1, &dtr, &vytr), "variable y_train");
-    NC_TRY(def_rows_var(ncid, "x_test", dte, dn, c->Nt, c->D, &vxte), "variable x_test");
-    NC_TRY(nc_def_var(ncid, "y_test", NC_INT, 1, &dte, &vyte), "variable y_test");
-    NC_TRY(nc_def_var(ncid, "class_name", NC_STRING, 1, &dc, &vname), "variable class_name");
-    NC_TRY(nc_enddef(ncid), "cannot end definitions");
-    NC_TRY(nc_put_var_float(ncid, vxtr, c->x_train), "writing x_train");
-    NC_TRY(nc_put_var_int(ncid, vytr, c->y_train), "writing y_train");
+    BENCH_NC_TRY(nc_def_dim(ncid, "train", (size_t)c->N, &dtr), "dimension train");
+    BENCH_NC_TRY(nc_def_dim(ncid, "test", (size_t)c->Nt, &dte), "dimension test");
+    BENCH_NC_TRY(nc_def_dim(ncid, "neuron", (size_t)c->D, &dn), "dimension neuron");
+    BENCH_NC_TRY(nc_def_dim(ncid, "class", (size_t)c->C, &dc), "dimension class");
+    BENCH_NC_TRY(def_rows_var(ncid, "x_train", dtr, dn, c->N, c->D, &vxtr), "variable x_train");
+    BENCH_NC_TRY(nc_def_var(ncid, "y_train", NC_INT, 1, &dtr, &vytr), "variable y_train");
+    BENCH_NC_TRY(def_rows_var(ncid, "x_test", dte, dn, c->Nt, c->D, &vxte), "variable x_test");
+    BENCH_NC_TRY(nc_def_var(ncid, "y_test", NC_INT, 1, &dte, &vyte), "variable y_test");
+    BENCH_NC_TRY(nc_def_var(ncid, "class_name", NC_STRING, 1, &dc, &vname), "variable class_name");
+    BENCH_NC_TRY(nc_enddef(ncid), "cannot end definitions");
+    BENCH_NC_TRY(nc_put_var_float(ncid, vxtr, c->x_train), "writing x_train");
+    BENCH_NC_TRY(nc_put_var_int(ncid, vytr, c->y_train), "writing y_train");
     if (c->Nt > 0) {
-        NC_TRY(nc_put_var_float(ncid, vxte, c->x_test), "writing x_test");
-        NC_TRY(nc_put_var_int(ncid, vyte, c->y_test), "writing y_test");
+        BENCH_NC_TRY(nc_put_var_float(ncid, vxte, c->x_test), "writing x_test");
+        BENCH_NC_TRY(nc_put_var_int(ncid, vyte, c->y_test), "writing y_test");
     }
-    NC_TRY(nc_put_var_string(ncid, vname, (const char **)c->class_name), "writing class_name");
-    rc = nc_close(ncid);
-    ncid = -1;
-    if (rc != NC_NOERR) {
-        what = "cannot close";
-        goto nc_failed;
-    }
-#undef NC_TRY
-    if (rename(tmp, path) != 0) {
-        sal_status st = sal_fail(SAL_ERR_IO, "%s: cannot rename to %s: %s", tmp, path,
-                                 strerror(errno));
-        unlink(tmp);
-        return st;
-    }
-    return SAL_OK;
-nc_failed:
-    if (ncid >= 0)
-        nc_close(ncid);
-    unlink(tmp);
-    return sal_fail(rc > 0 ? SAL_ERR_IO : SAL_ERR_FORMAT, "%s (writing %s): %s: %s", tmp, path,
-                    what, nc_strerror(rc));
+    BENCH_NC_TRY(nc_put_var_string(ncid, vname, (const char **)c->class_name), "writing class_name");
+nc_failed: /* success falls through with rc == NC_NOERR */
+    return bench_nc_finish(ncid, rc, what, tmp, path);
 }
 
 /* Print what the case holds: shapes, class sizes, unseen test classes. */

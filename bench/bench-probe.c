@@ -50,6 +50,8 @@
 
 #include <netcdf.h>
 
+#include "bench-nc.h"
+
 #include "salient/grid.h"
 #include "salient/pmat.h"
 #include "salient/probe.h"
@@ -667,64 +669,39 @@ static sal_status reference_write(const char *path, const bench_case *c, const s
     char tmp[PATH_MAX];
     int rc = NC_NOERR, ncid = -1, dn, dc, vw, vb, dims[2];
     const char *what = "";
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return sal_fail(SAL_ERR_ARG, "path too long: %s", path);
+    sal_status tst = bench_nc_temp(path, tmp, sizeof(tmp));
+    if (tst)
+        return tst;
     double *w = malloc(sizeof(*w) * (size_t)(pr->D * pr->C));
     if (!w)
         return sal_fail(SAL_ERR_NOMEM, "out of memory");
     for (int64_t j = 0; j < pr->D; j++)
         for (int cl = 0; cl < pr->C; cl++)
             w[j * pr->C + cl] = pr->W[j + cl * pr->D];
-#define NC_TRY(call, text)                                                                   \
-    do {                                                                                     \
-        if ((rc = (call)) != NC_NOERR) {                                                     \
-            what = (text);                                                                   \
-            goto nc_failed;                                                                  \
-        }                                                                                    \
-    } while (0)
-    NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &ncid), "cannot create");
+    BENCH_NC_TRY(nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &ncid), "cannot create");
     static const char title[] = "salient's certified elastic-net probe solution (bench-probe)";
-    NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "title", strlen(title), title), "attribute title");
-    NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "case", strlen(c->name), c->name), "attribute case");
+    BENCH_NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "title", strlen(title), title), "attribute title");
+    BENCH_NC_TRY(nc_put_att_text(ncid, NC_GLOBAL, "case", strlen(c->name), c->name), "attribute case");
     double att[6] = {pr->objective, pr->violation, o->prm.lambda1, o->prm.lambda2, o->prm.tol,
                      pr->loss};
     const char *att_name[6] = {"objective", "violation", "lambda1", "lambda2", "tol", "loss"};
     for (int i = 0; i < 6; i++)
-        NC_TRY(nc_put_att_double(ncid, NC_GLOBAL, att_name[i], NC_DOUBLE, 1, &att[i]),
+        BENCH_NC_TRY(nc_put_att_double(ncid, NC_GLOBAL, att_name[i], NC_DOUBLE, 1, &att[i]),
                att_name[i]);
     int ints[2] = {pr->iterations, ranks};
-    NC_TRY(nc_put_att_int(ncid, NC_GLOBAL, "iterations", NC_INT, 1, &ints[0]), "iterations");
-    NC_TRY(nc_put_att_int(ncid, NC_GLOBAL, "ranks", NC_INT, 1, &ints[1]), "ranks");
-    NC_TRY(nc_def_dim(ncid, "neuron", (size_t)pr->D, &dn), "dimension neuron");
-    NC_TRY(nc_def_dim(ncid, "class", (size_t)pr->C, &dc), "dimension class");
+    BENCH_NC_TRY(nc_put_att_int(ncid, NC_GLOBAL, "iterations", NC_INT, 1, &ints[0]), "iterations");
+    BENCH_NC_TRY(nc_put_att_int(ncid, NC_GLOBAL, "ranks", NC_INT, 1, &ints[1]), "ranks");
+    BENCH_NC_TRY(nc_def_dim(ncid, "neuron", (size_t)pr->D, &dn), "dimension neuron");
+    BENCH_NC_TRY(nc_def_dim(ncid, "class", (size_t)pr->C, &dc), "dimension class");
     dims[0] = dn, dims[1] = dc;
-    NC_TRY(nc_def_var(ncid, "w", NC_DOUBLE, 2, dims, &vw), "variable w");
-    NC_TRY(nc_def_var(ncid, "b", NC_DOUBLE, 1, &dc, &vb), "variable b");
-    NC_TRY(nc_enddef(ncid), "cannot end definitions");
-    NC_TRY(nc_put_var_double(ncid, vw, w), "writing w");
-    NC_TRY(nc_put_var_double(ncid, vb, pr->b), "writing b");
-    rc = nc_close(ncid);
-    ncid = -1;
-    if (rc != NC_NOERR) {
-        what = "cannot close";
-        goto nc_failed;
-    }
-#undef NC_TRY
+    BENCH_NC_TRY(nc_def_var(ncid, "w", NC_DOUBLE, 2, dims, &vw), "variable w");
+    BENCH_NC_TRY(nc_def_var(ncid, "b", NC_DOUBLE, 1, &dc, &vb), "variable b");
+    BENCH_NC_TRY(nc_enddef(ncid), "cannot end definitions");
+    BENCH_NC_TRY(nc_put_var_double(ncid, vw, w), "writing w");
+    BENCH_NC_TRY(nc_put_var_double(ncid, vb, pr->b), "writing b");
+nc_failed: /* success falls through with rc == NC_NOERR */
     free(w);
-    if (rename(tmp, path) != 0) {
-        sal_status st = sal_fail(SAL_ERR_IO, "%s: cannot rename to %s: %s", tmp, path,
-                                 strerror(errno));
-        unlink(tmp);
-        return st;
-    }
-    return SAL_OK;
-nc_failed:
-    free(w);
-    if (ncid >= 0)
-        nc_close(ncid);
-    unlink(tmp);
-    return sal_fail(rc > 0 ? SAL_ERR_IO : SAL_ERR_FORMAT, "%s (writing %s): %s: %s", tmp, path,
-                    what, nc_strerror(rc));
+    return bench_nc_finish(ncid, rc, what, tmp, path);
 }
 
 /* The human-readable line of a salient run. */

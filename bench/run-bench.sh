@@ -13,7 +13,7 @@
 #   --data      their labels (default out/bench/data: pos-coarse.txt, pos-fine.txt)
 #   --out       where cases, JSON lines and the table go (default out/bench/run)
 #   --peers     Python peers (default neurox,lbfgsb,saga)
-# Cases: tiny (synthetic 5000 x 64 x 10, a smoke test of this script), pos (synthetic 100k x 768 x 45), all (20k x 4096 x 45), binary (100k x 768 x 2);
+# Cases: tiny (synthetic 5000 x 64 x 10, a smoke test of this script), small (20k x 256 x 45), pos (synthetic 100k x 768 x 45), all (20k x 4096 x 45), binary (100k x 768 x 2);
 # use-coarse, use-fine, random-coarse, random-fine (real: USE-lite or its random-weights
 # copy, all layers, Brown base tags or full tags); use0-coarse, use0-fine (USE-lite's
 # embedding layer alone, 256 neurons). To make the real models:
@@ -54,6 +54,7 @@ make_case() { # name -> $out/name.nc (kept between runs)
   [ -s "$f" ] && return 0
   case $1 in
     tiny) "$build/bench-case" synthetic tiny 5000 64 10 1 -o "$f" ;; # a smoke test of this script
+    small) "$build/bench-case" synthetic small 20000 256 45 1 -o "$f" ;;
     pos) "$build/bench-case" synthetic pos 100000 768 45 1 -o "$f" ;;
     all) "$build/bench-case" synthetic all 20000 4096 45 1 -o "$f" ;;
     binary) "$build/bench-case" synthetic binary 100000 768 2 1 -o "$f" ;;
